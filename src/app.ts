@@ -1,0 +1,43 @@
+/**
+ * The express application: the middleware chain of docs/architecture.md and CONTRACT §3.3, in order:
+ * host guard → CORS/OPTIONS → bearer token → request log → API router → 404 → error handler.
+ */
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { createHostGuard } from './http/host-guard.js';
+import { createCorsMiddleware, createCorsPolicy, type CorsPolicy } from './http/cors.js';
+import { createAuth } from './http/auth.js';
+import { createRequestLog } from './http/request-log.js';
+import { createNotFoundHandler } from './http/not-found.js';
+import { createErrorHandler } from './http/error-handler.js';
+
+export type AppConfig = Pick<Config, 'hostIsLoopback' | 'apiToken' | 'cors' | 'nodeEnv'>;
+
+export interface AppOptions {
+  config: AppConfig;
+  logger: Logger;
+  /** The generated API router (also serves /health and /ws-status). */
+  apiRouter: Router | RequestHandler;
+  /** Reuse the policy the WebSocket hub uses; built from `config.cors` when absent. */
+  corsPolicy?: CorsPolicy;
+}
+
+/** Builds the express app; it does not listen. */
+export function createApp(options: AppOptions): Express {
+  const { config, logger, apiRouter } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  // Conditional GETs would turn JSON answers into body-less 304s; clients expect the JSON every time.
+  app.set('etag', false);
+  app.set('case sensitive routing', true);
+
+  app.use(createHostGuard({ enabled: config.hostIsLoopback }));
+  app.use(createCorsMiddleware({ enabled: config.cors.enabled, policy: options.corsPolicy ?? createCorsPolicy(config.cors) }));
+  app.use(createAuth({ token: config.apiToken }));
+  app.use(createRequestLog({ logger }));
+  app.use(apiRouter);
+  app.use(createNotFoundHandler());
+  app.use(createErrorHandler({ logger, production: config.nodeEnv === 'production' }));
+  return app;
+}
