@@ -1,0 +1,37 @@
+/** Health handlers: E43 GET /health and E44 GET /ws-status (CONTRACT §2.8, §1.12). */
+import type { WsStatus } from '../ws/hub.js';
+import { systemClock, type Clock } from '../clock.js';
+
+/** CONTRACT §1.12 Health. */
+export interface Health {
+  status: 'ok';
+  timestamp: number;
+  uptime: number;
+  storage: { quarantined: number };
+}
+
+export interface HealthDeps {
+  /** Read at every call: files quarantined by the last startup load (§5.5). */
+  store: { readonly quarantinedCount: number };
+  hub: { status(): WsStatus };
+  /** Origin of `uptime` in ms since the epoch; default: the process start (the contract's "process uptime"). */
+  startedAt?: number;
+  clock?: Clock;
+}
+
+/** Returns the `getHealth` and `getWsStatus` handlers; both ignore their input. */
+export function createHealthHandlers(deps: HealthDeps) {
+  const clock = deps.clock ?? systemClock;
+  return {
+    /** E43: never needs a token (the auth middleware exempts it). */
+    async getHealth(_input?: unknown): Promise<Health> {
+      const now = clock.now();
+      const uptime = deps.startedAt === undefined ? process.uptime() : Math.max(0, now - deps.startedAt) / 1000;
+      return { status: 'ok', timestamp: now, uptime, storage: { quarantined: deps.store.quarantinedCount } };
+    },
+    /** E44: always the same shape, also with 0 clients. */
+    async getWsStatus(_input?: unknown): Promise<WsStatus> {
+      return deps.hub.status();
+    },
+  };
+}

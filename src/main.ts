@@ -1,0 +1,91 @@
+/**
+ * Entry point of `npm start` (`tsx src/main.ts`): CONTRACT §6.4 startup and §5.7 shutdown.
+ * Exit codes: 0 after a clean shutdown; 1 on CONFIG_ERROR, storage or bind failure, a shutdown over 5 s,
+ * or a second signal during shutdown.
+ */
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { startServer, type RunningServer } from './server.js';
+
+const SHUTDOWN_LIMIT_MS = 5000;
+
+async function main(): Promise<void> {
+  // 1. Read and validate the environment.
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    const logger = createLogger({ format: process.env.LOG_FORMAT === 'json' ? 'json' : 'pretty' });
+    if (err instanceof ConfigError) {
+      logger.error({ code: err.code, variable: err.variable }, `CONFIG_ERROR: ${err.message}`);
+    } else {
+      logger.error({ err }, 'CONFIG_ERROR: could not read the configuration');
+    }
+    process.exit(1);
+  }
+
+  let logger: Logger;
+  try {
+    logger = createLogger({
+      level: config.logLevel,
+      format: config.logFormat,
+      file: config.logFile,
+      debug: config.debug,
+      secret: config.apiToken,
+    });
+  } catch (err) {
+    const fallback = createLogger({ format: config.logFormat });
+    fallback.error({ code: 'CONFIG_ERROR', variable: 'LOG_FILE' }, `CONFIG_ERROR: cannot open LOG_FILE: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  for (const w of config.warnings) logger.warn(w);
+
+  // 2–5. Storage, app, WebSocket, listen.
+  let running: RunningServer;
+  try {
+    running = await startServer(config, { logger });
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    const code = e.code === 'CONFIG_ERROR' ? 'CONFIG_ERROR' : undefined;
+    logger.error({ err, code }, `${code ? 'CONFIG_ERROR: ' : ''}server failed to start: ${String(e.message ?? err)}`);
+    process.exit(1);
+  }
+  // 6.
+  logger.info({ url: running.url }, `Server running at ${running.url}`);
+  if (running.url !== config.serverUrl) logger.info({ serverUrl: config.serverUrl }, 'SERVER_URL for spawned sessions');
+
+  installShutdown(running, logger);
+}
+
+/** CONTRACT §5.7: first SIGINT/SIGTERM → graceful close, exit 0 (or 1 past 5 s); a second one → exit 1 now. */
+function installShutdown(running: RunningServer, logger: Logger): void {
+  let shuttingDown = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      logger.warn({ signal }, 'second signal during shutdown: exiting now');
+      process.exit(1);
+    }
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error(`shutdown took more than ${SHUTDOWN_LIMIT_MS / 1000} s: forcing exit`);
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    running.close().then(
+      () => {
+        clearTimeout(timer);
+        logger.info('shutdown complete');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+void main();

@@ -1,0 +1,168 @@
+/**
+ * Server assembly: the startup sequence of CONTRACT §6.4 (storage → HTTP app → WebSocket → listen) and the
+ * orderly close of §5.7 (stop accepting → WS 1001 → in-flight requests finish → store closed).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { deriveServerUrl } from './config.js';
+import { createApp } from './app.js';
+import { createCorsPolicy } from './http/cors.js';
+import { EventHub, type EventHubOptions, type HubEvent } from './ws/hub.js';
+import { createHealthHandlers } from './handlers/health.js';
+import { systemClock, type Clock } from './clock.js';
+
+/** What the server needs from the store. */
+export interface StoreHandle {
+  readonly quarantinedCount: number;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  dataDir: string;
+  sessionDir: string;
+  logger: Logger;
+  clock: Clock;
+  /** Called after every durable commit with that mutation's events, in order (CONTRACT §0.8, §4.5). */
+  onCommit: (events: HubEvent[]) => void;
+}
+
+/** Everything a handler factory may depend on. */
+export interface HandlerContext {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  store: StoreHandle;
+  hub: EventHub;
+}
+
+export type HandlerMap = Record<string, (input: never) => Promise<unknown>>;
+
+export interface ServerDeps {
+  logger: Logger;
+  clock?: Clock;
+  /** Storage init (CONTRACT §5.2); default: the file store of src/store/. */
+  openStore?: (options: OpenStoreOptions) => Promise<StoreHandle>;
+  /** The router factory `createApiRouter(handlers, { maxBodyBytes })`; default: generated/routes/router.ts. */
+  createApiRouter?: (handlers: HandlerMap, options: { maxBodyBytes: number }) => RequestHandler;
+  /** The handlers of every tag other than health (health is always added); default: src/handlers/*. */
+  buildHandlers?: (ctx: HandlerContext) => HandlerMap;
+  /** Hub tuning (tests use small limits). */
+  hubOptions?: Pick<EventHubOptions, 'maxBufferedBytes' | 'slowConsumerGraceMs' | 'heartbeatMs' | 'maxPayload'>;
+}
+
+export interface RunningServer {
+  /** `http://{host}:{port}` of the bound socket (0.0.0.0 / :: shown as localhost). */
+  url: string;
+  port: number;
+  httpServer: http.Server;
+  hub: EventHub;
+  store: StoreHandle;
+  /** Graceful close (CONTRACT §5.7); idempotent. The caller enforces the 5 s limit. */
+  close(): Promise<void>;
+}
+
+/** Starts the server (CONTRACT §6.4 steps 2–5). Rejects on storage or bind failure, leaving nothing open. */
+export async function startServer(config: Config, deps: ServerDeps): Promise<RunningServer> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const corsPolicy = createCorsPolicy(config.cors);
+  const hub = new EventHub({
+    logger,
+    corsPolicy,
+    hostGuard: config.hostIsLoopback,
+    token: config.apiToken,
+    clock,
+    ...deps.hubOptions,
+  });
+
+  // 2. Storage init. Events reach the hub only after their writes are durable (the store calls onCommit then).
+  const openStore = deps.openStore ?? defaultOpenStore;
+  const createApiRouter = deps.createApiRouter ?? defaultCreateApiRouter;
+  const buildHandlers = deps.buildHandlers ?? defaultBuildHandlers;
+  const store = await openStore({
+    dataDir: config.dataDir,
+    sessionDir: config.sessionDir,
+    logger,
+    clock,
+    onCommit: (events) => hub.broadcast(events),
+  });
+
+  let server: http.Server | undefined;
+  try {
+    // 3. HTTP server with its routes.
+    const ctx: HandlerContext = { config, logger, clock, store, hub };
+    const handlers: HandlerMap = {
+      ...buildHandlers(ctx),
+      ...createHealthHandlers({ store, hub, clock }),
+    };
+    const apiRouter = createApiRouter(handlers, { maxBodyBytes: config.maxBodyBytes });
+    const app = createApp({ config, logger, apiRouter, corsPolicy });
+    server = http.createServer(app);
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      logger.debug({ code: err.code }, 'HTTP client error');
+      if (socket.writable && !socket.writableEnded) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    // 4. WebSocket on the same server.
+    hub.attach(server);
+    // 5. Listen.
+    await listen(server, config.port, config.host);
+  } catch (err) {
+    await hub.close(0).catch(() => undefined);
+    server?.close();
+    await store.close().catch((e: unknown) => logger.error({ err: e }, 'store close failed'));
+    throw err;
+  }
+
+  const httpServer = server;
+  const port = (httpServer.address() as AddressInfo).port;
+  const url = deriveServerUrl(undefined, config.host, port);
+  let closing: Promise<void> | undefined;
+
+  const close = () => {
+    closing ??= (async () => {
+      // Stop accepting; idle keep-alive connections are closed now, busy ones once their response is out.
+      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await hub.close();
+      const sweeper = setInterval(() => httpServer.closeIdleConnections(), 25);
+      httpServer.closeIdleConnections();
+      await httpClosed;
+      clearInterval(sweeper);
+      await store.close();
+    })();
+    return closing;
+  };
+
+  return { url, port, httpServer, hub, store, close };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      const what = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      reject(Object.assign(new Error(`Cannot listen on ${host}:${port}: ${what}`), { code: err.code, cause: err }));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+// TODO(wiring): replace with the real modules once src/store/ and generated/routes/ are in the checkout.
+async function defaultOpenStore(_options: OpenStoreOptions): Promise<StoreHandle> {
+  throw new Error('the file store is not wired into src/server.ts yet');
+}
+function defaultCreateApiRouter(_handlers: HandlerMap, _options: { maxBodyBytes: number }): RequestHandler {
+  throw new Error('the generated router is not wired into src/server.ts yet');
+}
+function defaultBuildHandlers(_ctx: HandlerContext): HandlerMap {
+  return {};
+}
