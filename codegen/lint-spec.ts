@@ -1,7 +1,9 @@
 /**
  * `npm run lint:spec` — lints the two spec documents before anything is generated from them.
  *
- * - spec/openapi.yaml: Redocly CLI (`redocly lint`, rules in redocly.yaml at the repository root).
+ * - spec/openapi.yaml: Redocly CLI (`redocly lint`, rules in redocly.yaml at the repository root), then every
+ *   example of a request body, response and parameter validated with Ajv 2020 against its schema (the schema files
+ *   are loaded by their `$id`, which Redocly's own example check cannot follow).
  * - spec/asyncapi.yaml: @asyncapi/parser (AsyncAPI 3.0 validation with every relative `../schemas` ref resolved).
  * - Cross-check: every event named in an OpenAPI `x-emits` list is a message `name` of the AsyncAPI document.
  *
@@ -11,12 +13,16 @@
  * @see docs/spec-conventions.md §3 (OpenAPI shape), §4 (AsyncAPI shape)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Parser, fromFile, DiagnosticSeverity } from '@asyncapi/parser';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
+
+const addFormats = addFormatsModule.default;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -96,6 +102,151 @@ function lintOpenApi(file: string): Report {
   }
   if (run.status !== 0 && !report.problems.some((p) => p.severity === 'error')) {
     report.problems.push({ severity: 'error', where: rel(file), rule: 'redocly', message: `redocly lint exited ${String(run.status)}` });
+  }
+  return report;
+}
+
+/** The real path of a file, so that a document reached through a symlink still finds the schema files. */
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+const isObject = (v: unknown): v is { [key: string]: Json } => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Follows a local `#/…` pointer inside the OpenAPI document. */
+function pointerGet(doc: Json, ref: string): Json | undefined {
+  let node: Json | undefined = doc;
+  for (const raw of ref.replace(/^#\/?/, '').split('/').filter((k) => k !== '')) {
+    const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    node = Array.isArray(node) ? node[Number(key)] : isObject(node) ? node[key] : undefined;
+  }
+  return node;
+}
+
+/**
+ * Validates every `examples.*.value` of the OpenAPI document against the schema beside it. The schema files under
+ * schemas/ are registered with Ajv under their `$id`, and the document's relative file refs are rewritten to those
+ * ids, so refs between schema files resolve exactly as the generated validators resolve them.
+ */
+function checkOpenApiExamples(file: string): Report {
+  const report: Report = { document: `${rel(file)} examples`, problems: [] };
+  if (!existsSync(file)) return report;
+  let doc: Json;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8')) as Json;
+  } catch (e) {
+    report.problems.push({ severity: 'error', where: rel(file), rule: 'yaml', message: String(e) });
+    return report;
+  }
+  const fail = (where: string, rule: string, message: string): void => {
+    report.problems.push({ severity: 'error', where: `${rel(file)} ${where}`, rule, message });
+  };
+
+  const ajv = new Ajv2020({ allErrors: true, logger: false });
+  addFormats(ajv);
+  const idOf = new Map<string, string>();
+  const schemaFiles: Array<[string, { [key: string]: Json }]> = [];
+  const schemasRoot = path.join(repoRoot, 'schemas');
+  if (existsSync(schemasRoot)) {
+    for (const entry of readdirSync(schemasRoot, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.json')) continue;
+      const schemaFile = path.join(entry.parentPath, entry.name);
+      try {
+        const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as Json;
+        if (isObject(schema)) schemaFiles.push([schemaFile, schema]);
+      } catch (e) {
+        fail('', 'schema-json', `${rel(schemaFile)}: ${String(e)}`);
+      }
+    }
+  }
+  // Extension keywords of the schema files (x-validation-order, …) are annotations for Ajv.
+  const keywords = new Set<string>();
+  const collectKeywords = (n: Json): void => {
+    if (Array.isArray(n)) n.forEach(collectKeywords);
+    else if (isObject(n)) for (const [k, v] of Object.entries(n)) {
+      if (k.startsWith('x-')) keywords.add(k);
+      else collectKeywords(v);
+    }
+  };
+  for (const [, schema] of schemaFiles) collectKeywords(schema);
+  for (const k of keywords) ajv.addKeyword(k);
+  for (const [schemaFile, schema] of schemaFiles) {
+    const id = typeof schema.$id === 'string' ? schema.$id : `file://${schemaFile}`;
+    idOf.set(realPath(schemaFile), id);
+    try {
+      ajv.addSchema(schema, typeof schema.$id === 'string' ? undefined : id);
+    } catch (e) {
+      fail('', 'schema-invalid', `${rel(schemaFile)}: ${String(e)}`);
+    }
+  }
+
+  const specDir = path.dirname(file);
+  const rewrite = (n: Json): Json => {
+    if (Array.isArray(n)) return n.map(rewrite);
+    if (!isObject(n)) return n;
+    const out: { [key: string]: Json } = {};
+    for (const [k, v] of Object.entries(n)) {
+      if (k === '$ref' && typeof v === 'string' && !v.startsWith('#')) {
+        const [target = '', fragment] = v.split('#');
+        const id = idOf.get(realPath(path.resolve(specDir, target)));
+        out[k] = id ? `${id}${fragment !== undefined ? `#${fragment}` : ''}` : v;
+      } else out[k] = rewrite(v);
+    }
+    return out;
+  };
+  const deref = (n: Json | undefined): Json | undefined => {
+    for (let i = 0; i < 10 && isObject(n) && typeof n.$ref === 'string' && n.$ref.startsWith('#'); i++) n = pointerGet(doc, n.$ref);
+    return n;
+  };
+  const check = (where: string, schema: Json | undefined, examples: Json | undefined): void => {
+    if (schema === undefined || !isObject(examples)) return;
+    let validate;
+    try {
+      validate = ajv.compile(rewrite(schema) as object);
+    } catch (e) {
+      fail(where, 'example-schema', e instanceof Error ? e.message : String(e));
+      return;
+    }
+    for (const [name, example] of Object.entries(examples)) {
+      const ex = deref(example);
+      if (!isObject(ex) || !('value' in ex)) continue;
+      if (!validate(ex.value)) {
+        const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
+        fail(`${where} example "${name}"`, 'example-valid', why);
+      }
+    }
+  };
+  const checkContent = (where: string, content: Json | undefined): void => {
+    if (!isObject(content)) return;
+    for (const [type, media] of Object.entries(content)) {
+      if (isObject(media)) check(`${where} ${type}`, media.schema, media.examples);
+    }
+  };
+
+  const paths = isObject(doc) && isObject(doc.paths) ? doc.paths : {};
+  for (const [p, item] of Object.entries(paths)) {
+    if (!isObject(item)) continue;
+    for (const [method, op] of Object.entries(item)) {
+      if (!isObject(op)) continue;
+      const where = `${method.toUpperCase()} ${p}`;
+      const params = Array.isArray(op.parameters) ? op.parameters : [];
+      for (const param of params.map(deref)) {
+        if (isObject(param)) check(`${where} parameter ${String(param.name)}`, param.schema, param.examples);
+      }
+      const body = deref(op.requestBody);
+      if (isObject(body)) checkContent(`${where} request`, body.content);
+      if (isObject(op.responses)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          const r = deref(response);
+          if (isObject(r)) checkContent(`${where} ${status}`, r.content);
+        }
+      }
+    }
   }
   return report;
 }
@@ -190,7 +341,7 @@ function print(report: Report): { errors: number; warnings: number } {
 }
 
 async function main(): Promise<void> {
-  const reports: Report[] = [lintOpenApi(openapiFile)];
+  const reports: Report[] = [lintOpenApi(openapiFile), checkOpenApiExamples(openapiFile)];
   const asyncapi = await lintAsyncApi(asyncapiFile);
   reports.push(asyncapi.report);
   if (asyncapi.messageNames && existsSync(openapiFile)) reports.push(crossCheck(openapiFile, asyncapi.messageNames));
