@@ -107,11 +107,11 @@ export function request(
   port: number,
   method: string,
   urlPath: string,
-  options: { headers?: Record<string, string>; body?: string } = {},
+  options: { headers?: Record<string, string>; body?: string; agent?: http.Agent } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method, path: urlPath, headers: options.headers, agent: false },
+      { host: '127.0.0.1', port, method, path: urlPath, headers: options.headers, agent: options.agent ?? false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -1,0 +1,255 @@
+import http from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { closeCode, collect, openClient, refusedUpgrade, request, startTestServer, waitFor } from './helpers.js';
+import type { RunningServer } from '../../src/server.js';
+
+type Started = Awaited<ReturnType<typeof startTestServer>>;
+const servers: RunningServer[] = [];
+const clients: WebSocket[] = [];
+async function start(env: Record<string, string> = {}, extra: Parameters<typeof startTestServer>[1] = {}): Promise<Started> {
+  const s = await startTestServer(env, extra);
+  servers.push(s);
+  return s;
+}
+async function client(port: number, options: Parameters<typeof openClient>[1] = {}): Promise<WebSocket> {
+  const ws = await openClient(port, options);
+  clients.push(ws);
+  return ws;
+}
+afterEach(() => {
+  for (const ws of clients.splice(0)) ws.terminate();
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+describe('broadcast envelope (CONTRACT §4.2)', () => {
+  let s: Started;
+  beforeAll(async () => {
+    s = await start();
+  });
+
+  it('sends {type, event, data, timestamp} to every client, in order', async () => {
+    const a = await client(s.port);
+    const b = await client(s.port, { path: '/any/path?x=1' });
+    const gotA = collect(a);
+    const gotB = collect(b);
+    const before = Date.now();
+    s.hub.broadcast([
+      { name: 'task:updated', data: { id: 'task_1', title: 'é ✓' } },
+      { name: 'task:session_added', data: { taskId: 'task_1', sessionId: 'sess_1' } },
+    ]);
+    await waitFor(() => gotA.length === 2 && gotB.length === 2, 2000, 'both messages');
+    for (const got of [gotA, gotB]) {
+      const [m1, m2] = got as Array<Record<string, unknown>>;
+      expect(Object.keys(m1!).sort()).toEqual(['data', 'event', 'timestamp', 'type']);
+      expect(m1).toMatchObject({ type: 'task:updated', event: 'task:updated', data: { id: 'task_1', title: 'é ✓' } });
+      expect(m2).toMatchObject({ type: 'task:session_added', event: 'task:session_added', data: { taskId: 'task_1', sessionId: 'sess_1' } });
+      expect(Number.isInteger(m1!.timestamp)).toBe(true);
+      expect(m1!.timestamp as number).toBeGreaterThanOrEqual(before);
+    }
+  });
+
+  it('a broadcast with zero clients or zero events is a no-op', async () => {
+    const lonely = await start();
+    expect(() => lonely.hub.broadcast([{ name: 'project:deleted', data: { id: 'x' } }])).not.toThrow();
+    expect(() => lonely.hub.broadcast([])).not.toThrow();
+  });
+
+  it('closed clients are dropped from the set and never sent to', async () => {
+    const a = await client(s.port);
+    const b = await client(s.port);
+    const gotB = collect(b);
+    await waitFor(() => s.hub.size >= 2, 2000, 'two clients');
+    const n = s.hub.size;
+    const closed = closeCode(a);
+    a.close(1000);
+    await closed;
+    await waitFor(() => s.hub.size === n - 1, 2000, 'client dropped');
+    s.hub.broadcast([{ name: 'project:created', data: { id: 'p' } }]);
+    await waitFor(() => gotB.length === 1, 2000, 'message for b');
+  });
+});
+
+describe('client → server messages (CONTRACT §4.3)', () => {
+  let s: Started;
+  beforeAll(async () => {
+    s = await start();
+  });
+
+  it('ping → pong to the sender only', async () => {
+    const a = await client(s.port);
+    const b = await client(s.port);
+    const gotA = collect(a);
+    const gotB = collect(b);
+    a.send(JSON.stringify({ type: 'ping' }));
+    await waitFor(() => gotA.length === 1, 2000, 'pong');
+    const pong = gotA[0] as Record<string, unknown>;
+    expect(Object.keys(pong).sort()).toEqual(['timestamp', 'type']);
+    expect(pong.type).toBe('pong');
+    expect(Number.isInteger(pong.timestamp)).toBe(true);
+    // b gets nothing: a later broadcast is b's first message.
+    s.hub.broadcast([{ name: 'project:created', data: { id: 'p1' } }]);
+    await waitFor(() => gotB.length === 1 && gotA.length === 2, 2000, 'broadcast');
+    expect((gotB[0] as { type: string }).type).toBe('project:created');
+  });
+
+  it('anything else is ignored: no reply, connection stays open', async () => {
+    const a = await client(s.port);
+    const got = collect(a);
+    let closed = false;
+    a.on('close', () => (closed = true));
+    for (const msg of ['{"type":"heartbeat"}', '{"type":"keepalive"}', '{"kind":"ping"}', '[1,2]', 'null', '"ping"', 'not json {', '']) {
+      a.send(msg);
+    }
+    a.send(Buffer.from([0, 1, 2, 255]), { binary: true });
+    a.send(JSON.stringify({ type: 'ping' }));
+    await waitFor(() => got.length === 1, 2000, 'pong after garbage');
+    expect((got[0] as { type: string }).type).toBe('pong');
+    expect(closed).toBe(false);
+    expect(a.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('a frame over 64 KiB closes the connection with 1009; 64 KiB exactly is fine', async () => {
+    const ok = await client(s.port);
+    const gotOk = collect(ok);
+    ok.send('x'.repeat(64 * 1024));
+    ok.send(JSON.stringify({ type: 'ping' }));
+    await waitFor(() => gotOk.length === 1, 2000, 'pong after 64 KiB');
+    const big = await client(s.port);
+    const closed = closeCode(big);
+    big.send('x'.repeat(64 * 1024 + 1));
+    expect((await closed).code).toBe(1009);
+  });
+});
+
+describe('upgrade checks (CONTRACT §4.1, §6.2)', () => {
+  it('token: missing or wrong → 401 JSON and no upgrade; header or ?token= accepted', async () => {
+    const s = await start({ MAESTRO_API_TOKEN: 'ws-secret' });
+    for (const attempt of [{}, { headers: { Authorization: 'Bearer wrong' } }, { path: '/?token=wrong' }, { path: '/?tok=ws-secret' }]) {
+      const res = await refusedUpgrade(s.port, attempt);
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+      expect(res.body).toEqual({ error: true, code: 'UNAUTHORIZED', message: 'Missing or invalid API token' });
+    }
+    expect(s.hub.size).toBe(0);
+    await client(s.port, { headers: { Authorization: 'bearer ws-secret' } });
+    await client(s.port, { path: '/?token=ws-secret' });
+    await client(s.port, { path: '/events?x=1&token=ws-secret' });
+    await waitFor(() => s.hub.size === 3, 2000, 'three clients');
+  });
+
+  it('disallowed Origin → 403 FORBIDDEN; allowed or absent Origin accepted, whatever CORS_ENABLED says', async () => {
+    const s = await start({ CORS_ENABLED: 'false' });
+    const res = await refusedUpgrade(s.port, { headers: { Origin: 'http://evil.example.com' } });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ error: true, code: 'FORBIDDEN', message: 'Origin not allowed' });
+    await client(s.port, { headers: { Origin: 'http://localhost:5173' } });
+    await client(s.port, { headers: { Origin: 'tauri://localhost' } });
+    await client(s.port);
+  });
+
+  it('CORS_ORIGINS applies to upgrades', async () => {
+    const s = await start({ CORS_ORIGINS: 'https://ui.example.com' });
+    await client(s.port, { headers: { Origin: 'https://ui.example.com' } });
+    expect((await refusedUpgrade(s.port, { headers: { Origin: 'http://localhost:5173' } })).status).toBe(403);
+  });
+
+  it('non-loopback Host while bound to loopback → 403 Host not allowed', async () => {
+    const s = await start();
+    const res = await refusedUpgrade(s.port, { headers: { Host: 'rebind.evil.com' } });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ error: true, code: 'FORBIDDEN', message: 'Host not allowed' });
+    await client(s.port, { headers: { Host: 'localhost:1234' } });
+  });
+});
+
+describe('/ws-status (CONTRACT §1.12 E44)', () => {
+  it('one entry per tracked socket', async () => {
+    const s = await start();
+    await client(s.port);
+    await client(s.port);
+    await waitFor(() => s.hub.size === 2, 2000, 'two clients');
+    const res = await request(s.port, 'GET', '/ws-status');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({
+      connectedClients: 2,
+      clients: [
+        { readyState: 1, readyStateText: 'OPEN' },
+        { readyState: 1, readyStateText: 'OPEN' },
+      ],
+    });
+  });
+});
+
+describe('slow consumer (CONTRACT §4.1)', () => {
+  it('a client that never reads is closed with 1008 while the others keep receiving quickly', async () => {
+    const LIMIT = 256 * 1024;
+    const s = await start({}, { hubOptions: { maxBufferedBytes: LIMIT, slowConsumerGraceMs: 20_000 } });
+    const slow = await client(s.port);
+    const fast = await client(s.port);
+    await waitFor(() => s.hub.size === 2, 2000, 'two clients');
+    let fastCount = 0;
+    let maxLagMs = 0;
+    fast.on('message', (data) => {
+      fastCount++;
+      const { data: payload } = JSON.parse(String(data)) as { data: { sentAt: number } };
+      maxLagMs = Math.max(maxLagMs, Date.now() - payload.sentAt);
+    });
+    slow.pause(); // stops reading from the socket: the server's send buffer for it grows
+    const slowClosed = closeCode(slow);
+
+    const filler = 'y'.repeat(32 * 1024);
+    let sent = 0;
+    const serverSideClosing = () => s.hub.status().clients.some((c) => c.readyState !== 1);
+    while (!serverSideClosing()) {
+      if (sent > 4000) throw new Error('slow client was never dropped');
+      for (let i = 0; i < 16; i++) {
+        s.hub.broadcast([{ name: 'task:updated', data: { sentAt: Date.now(), filler } }]);
+        sent++;
+      }
+      await waitFor(() => fastCount === sent, 5000, 'fast client to catch up');
+    }
+    // The fast client never waited for the slow one.
+    expect(maxLagMs).toBeLessThan(1000);
+    const t0 = Date.now();
+    s.hub.broadcast([{ name: 'task:updated', data: { sentAt: Date.now(), filler: '' } }]);
+    await waitFor(() => fastCount === sent + 1, 1000, 'marker');
+    expect(Date.now() - t0).toBeLessThan(500);
+    // Once the slow client reads again it finds the 1008 close after its backlog.
+    slow.resume();
+    const closed = await slowClosed;
+    expect(closed).toEqual({ code: 1008, reason: 'slow consumer' });
+    await waitFor(() => s.hub.size === 1, 2000, 'slow client removed');
+  });
+});
+
+describe('shutdown (CONTRACT §4.1, §5.7)', () => {
+  it('close() closes every client with 1001 and refuses new upgrades', async () => {
+    const s = await startTestServer();
+    const a = await client(s.port);
+    const b = await client(s.port);
+    const codes = Promise.all([closeCode(a), closeCode(b)]);
+    await s.close();
+    expect((await codes).map((c) => c.code)).toEqual([1001, 1001]);
+    expect(s.standIn.closed).toBe(true);
+    await expect(openClient(s.port)).rejects.toThrow();
+  });
+
+  it('lets an in-flight request on a keep-alive connection finish, then closes promptly', async () => {
+    const s = await startTestServer();
+    const agent = new http.Agent({ keepAlive: true });
+    expect((await request(s.port, 'GET', '/api/ok', { agent })).status).toBe(200);
+    const pending = request(s.port, 'GET', '/api/slow', { agent });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const t0 = Date.now();
+    await s.close();
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ slow: true });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    agent.destroy();
+  });
+});
