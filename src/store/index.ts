@@ -1,0 +1,11 @@
+/** The store's public surface (CONTRACT §5). */
+export { Store } from './store.js';
+export type { CommitListener, SessionFilter, StoreEvent, StoreOpenOptions, StoreReader, TaskFilter, Tx, StoreLogger, LoadStats } from './store.js';
+export { StoreStartupError } from './errors.js';
+export { DataDirLockedError } from './lock.js';
+export { Layout, UnsafeIdError } from './layout.js';
+export { writeFileAtomic, removeFileDurable, syncDir, isTempFileName } from './atomic-file.js';
+export type { StoreIO } from './io.js';
+export { fileSystemIO } from './io.js';
+export { serializeEntity } from './entities.js';
+export type { EntityKind } from './entities.js';
