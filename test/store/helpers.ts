@@ -1,0 +1,126 @@
+/** Shared fixtures for the store tests: temp DATA_DIRs, entity builders, a disk snapshot. */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { Project, QueueState, Session, Task, Template } from '../../src/store/entities.js';
+import type { Store, StoreEvent } from '../../src/store/store.js';
+import type { StoreLogger } from '../../src/store/load.js';
+
+const dirs: string[] = [];
+
+/** A fresh temp directory, removed by `cleanupTempDirs`. */
+export async function tempDir(prefix = 'maestro-store-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+export async function cleanupTempDirs(): Promise<void> {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/** A logger that records every line. */
+export function recordingLogger(): StoreLogger & { warnings: string[]; infos: string[] } {
+  const warnings: string[] = [];
+  const infos: string[] = [];
+  return {
+    warnings,
+    infos,
+    warn: (m) => void warnings.push(m),
+    info: (m) => void infos.push(m),
+  };
+}
+
+export function project(id: string, over: Partial<Project> = {}): Project {
+  return { id, name: `Project ${id}`, workingDir: '/tmp/w', description: '', createdAt: 1000, updatedAt: 1000, ...over };
+}
+
+export function task(id: string, projectId: string, over: Partial<Task> = {}): Task {
+  return {
+    id,
+    projectId,
+    parentId: null,
+    title: `Task ${id}`,
+    description: '',
+    status: 'todo',
+    priority: 'medium',
+    createdAt: 1000,
+    updatedAt: 1000,
+    startedAt: null,
+    completedAt: null,
+    initialPrompt: '',
+    sessionIds: [],
+    skillIds: [],
+    agentIds: [],
+    dependencies: [],
+    ...over,
+  } as Task;
+}
+
+export function session(id: string, projectId: string, over: Partial<Session> = {}): Session {
+  return {
+    id,
+    projectId,
+    taskIds: [],
+    name: 'Unnamed Session',
+    env: {},
+    strategy: 'simple',
+    status: 'idle',
+    startedAt: 1000,
+    lastActivity: 1000,
+    completedAt: null,
+    hostname: 'host',
+    platform: 'linux',
+    events: [],
+    timeline: [],
+    ...over,
+  } as Session;
+}
+
+export function queue(sessionId: string, over: Partial<QueueState> = {}): QueueState {
+  return { sessionId, strategy: 'queue', items: [], currentIndex: -1, createdAt: 1000, updatedAt: 1000, ...over } as QueueState;
+}
+
+export function template(id: string, over: Partial<Template> = {}): Template {
+  return { id, name: `Template ${id}`, role: 'worker', content: '# hi', isDefault: false, createdAt: 1000, updatedAt: 1000, ...over } as Template;
+}
+
+/** Every `*.json` under the entity folders of DATA_DIR, parsed, keyed by relative path. */
+export async function diskSnapshot(dataDir: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('.json')) out[relative(dataDir, p)] = JSON.parse(await readFile(p, 'utf8'));
+    }
+  };
+  for (const folder of ['projects', 'tasks', 'sessions', 'queues', 'templates']) await walk(join(dataDir, folder));
+  return out;
+}
+
+/** What the disk should hold for the store's in-memory state (same keys as diskSnapshot). */
+export function memorySnapshot(store: Store): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of store.listProjects()) out[join('projects', `${p.id}.json`)] = p;
+  for (const t of store.listTasks()) out[join('tasks', t.projectId, `${t.id}.json`)] = t;
+  for (const s of store.listSessions()) {
+    out[join('sessions', `${s.id}.json`)] = s;
+    const q = store.getQueue(s.id);
+    if (q !== undefined) out[join('queues', `${s.id}.json`)] = q;
+  }
+  for (const t of store.listTemplates()) out[join('templates', `${t.id}.json`)] = t;
+  return JSON.parse(JSON.stringify(out)) as Record<string, unknown>;
+}
+
+/** Collects committed events. */
+export function eventSink(): { events: StoreEvent[][]; listener: (e: readonly StoreEvent[]) => void } {
+  const events: StoreEvent[][] = [];
+  return { events, listener: (e) => void events.push([...e]) };
+}
