@@ -31,7 +31,8 @@ function brokenCopy(name: string, change: (doc: JsonObject) => void): string {
 
 const op = (doc: JsonObject, p: string, method: string): JsonObject => ((doc.paths as JsonObject)[p] as JsonObject)[method] as JsonObject;
 
-describe('npm run lint:spec', () => {
+// Each case starts Redocly and the AsyncAPI parser in a child process: give it room on a busy CI machine.
+describe('npm run lint:spec', { timeout: 120_000 }, () => {
   it('exits 0 on spec/openapi.yaml and spec/asyncapi.yaml', () => {
     const run = spawnSync('npm', ['run', '-s', 'lint:spec'], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000, shell: process.platform === 'win32' });
     expect(`${run.stdout}${run.stderr}`).toMatch(/lint:spec: 0 error\(s\)/);
