@@ -1,0 +1,79 @@
+/**
+ * generated/types/: one module per schema file (json-schema-to-typescript) whose `$ref`s to other files
+ * become imports of those files' named types, an index exporting every type by its title, and
+ * generated/types/openapi.ts (openapi-typescript: `paths`, `operations`, `components`).
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compile } from 'json-schema-to-typescript';
+import openapiTS, { astToString } from 'openapi-typescript';
+import type { JsonSchema, LoadedSpec, SchemaFile } from './load-spec.js';
+import type { Output } from './output.js';
+import { isObject, mapSchema, schemaFileForRef } from './schema-tools.js';
+
+/** Keywords that only constrain values; they carry no type information and would only muddle the types. */
+const VALIDATION_ONLY = ['if', 'then', 'else', 'not', 'dependentRequired', 'dependentSchemas'];
+const TYPE_BEARING = ['type', 'properties', '$ref', 'tsType', 'items', 'enum', 'const', 'anyOf', 'oneOf', 'allOf', 'additionalProperties'];
+
+/** The schema prepared for json-schema-to-typescript, plus the titles it refers to. */
+export function typeSchemaFor(spec: LoadedSpec, file: SchemaFile): { schema: JsonSchema; refs: string[] } {
+  const refs = new Set<string>();
+  const prepared = mapSchema(file.schema, (node, depth) => {
+    let out: JsonSchema = node;
+    if (typeof out.$ref === 'string' && !out.$ref.startsWith('#')) {
+      const target = schemaFileForRef(spec, file.relPath, out.$ref);
+      if (target.relPath !== file.relPath) refs.add(target.title);
+      const { $ref: _ref, ...rest } = out;
+      out = { ...rest, tsType: target.title };
+    }
+    for (const key of Object.keys(out)) {
+      if (key.startsWith('x-') || VALIDATION_ONLY.includes(key) || key === '$schema' || key === '$id') delete out[key];
+    }
+    if (depth > 0) delete out.title;
+    for (const key of ['anyOf', 'oneOf', 'allOf']) {
+      const branches = out[key];
+      if (Array.isArray(branches) && branches.every((b) => isObject(b) && !TYPE_BEARING.some((k) => k in b))) delete out[key];
+    }
+    // A declared shape is the type; undeclared extra keys are ignored by the server (CONTRACT §0.5).
+    if (isObject(out.properties) && !('additionalProperties' in out)) out.additionalProperties = false;
+    return out;
+  }) as JsonSchema;
+  return { schema: prepared, refs: [...refs].sort() };
+}
+
+function importPath(fromName: string, toName: string): string {
+  let rel = path.posix.relative(path.posix.dirname(fromName), toName);
+  if (!rel.startsWith('.')) rel = `./${rel}`;
+  return `${rel}.js`;
+}
+
+export async function emitTypes(spec: LoadedSpec, out: Output): Promise<void> {
+  const byTitle = new Map(spec.schemas.map((s) => [s.title, s]));
+  await Promise.all(
+    spec.schemas.map(async (file) => {
+      const { schema, refs } = typeSchemaFor(spec, file);
+      const code = await compile(schema as never, file.title, {
+        bannerComment: '',
+        additionalProperties: true,
+        declareExternallyReferenced: true,
+        format: true,
+        ignoreMinAndMaxItems: true,
+        unknownAny: true,
+        strictIndexSignatures: false,
+        style: { singleQuote: true, printWidth: 120 },
+      });
+      const imports = refs.map((title) => `import type { ${title} } from '${importPath(file.name, byTitle.get(title)!.name)}';`);
+      const body = [imports.join('\n'), code.trim()].filter((s) => s !== '').join('\n\n');
+      out.add(`types/${file.name}.ts`, [file], body);
+    }),
+  );
+
+  const index = spec.schemas.map((file) => `export type { ${file.title} } from './${file.name}.js';`).join('\n');
+  out.add('types/index.ts', spec.schemas, `export type * from './openapi.js';\n${index}`);
+
+  const ast = await openapiTS(pathToFileURL(path.join(spec.root, spec.openapiSource.relPath)), {
+    alphabetize: true,
+    silent: true,
+  });
+  out.add('types/openapi.ts', [spec.openapiSource, ...spec.schemas], astToString(ast));
+}

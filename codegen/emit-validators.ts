@@ -1,0 +1,152 @@
+/**
+ * generated/validators/: one Ajv2020 standalone ESM module per schema file (`<folder>/<file>.js` plus a
+ * `.d.ts` typing it as a type guard for the schema's generated type). Formats come from ajv-formats'
+ * runtime module, imported by the generated code; nothing is compiled at run time.
+ */
+import Ajv2020Module from 'ajv/dist/2020.js';
+import standaloneModule from 'ajv/dist/standalone/index.js';
+import addFormatsModule from 'ajv-formats';
+import { _ } from 'ajv';
+import type { LoadedSpec, SchemaFile } from './load-spec.js';
+import type { Output, Source } from './output.js';
+import { extensionKeywords, referencedFiles } from './schema-tools.js';
+
+// The three packages are CommonJS; under ESM their default export may arrive wrapped.
+type Ajv2020Ctor = typeof import('ajv/dist/2020.js').default;
+const Ajv2020 = ((Ajv2020Module as unknown as { default?: Ajv2020Ctor }).default ?? Ajv2020Module) as Ajv2020Ctor;
+type Standalone = typeof import('ajv/dist/standalone/index.js').default;
+const standaloneCode = ((standaloneModule as unknown as { default?: Standalone }).default ?? standaloneModule) as Standalone;
+type AddFormats = typeof import('ajv-formats').default;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as AddFormats;
+
+/** strictTypes findings of the last createAjv() compilation (reported by codegen, never fatal). */
+export const strictTypeNotes: string[] = [];
+
+/** Ajv instance holding every schema file, configured as the generated validators are. */
+export function createAjv(spec: LoadedSpec): InstanceType<Ajv2020Ctor> {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    // `anyOf: [{required: [a]}, {required: [b]}]` and `then: {required: [...]}` are the conventions' way to
+    // express cross-field rules (spec-conventions §2 rule 6); strictRequired would reject them.
+    strictRequired: false,
+    // `"type": ["string", "null"]` is how nullable fields are written (spec-conventions §1).
+    allowUnionTypes: true,
+    // `{ "$ref": "../common/id-array.json", "minItems": 1 }` is idiomatic 2020-12; strictTypes would want the
+    // type repeated beside the $ref. Its findings are collected (see strictTypeNotes) instead of failing.
+    strictTypes: 'log',
+    logger: {
+      log: () => undefined,
+      warn: (...args: unknown[]) => strictTypeNotes.push(args.map(String).join(' ')),
+      error: (...args: unknown[]) => {
+        throw new Error(args.map(String).join(' '));
+      },
+    },
+    code: {
+      source: true,
+      esm: true,
+      lines: true,
+      formats: _`require("ajv-formats/dist/formats").fullFormats`,
+    },
+  });
+  addFormats(ajv);
+  // x-validation-order, x-error-codes, x-error-messages, …: annotations read by the router, not by Ajv.
+  ajv.addVocabulary(extensionKeywords(spec));
+  for (const file of spec.schemas) ajv.addSchema(file.schema);
+  return ajv;
+}
+
+/** Standalone code uses `require(...)` for runtime helpers even in ESM mode; turn those into imports. */
+export function requireToImports(code: string): string {
+  const modules = new Map<string, string>();
+  const replaced = code.replace(/require\("([^"]+)"\)/g, (_match, specifier: string) => {
+    let name = modules.get(specifier);
+    if (!name) {
+      name = `runtime${modules.size}`;
+      modules.set(specifier, name);
+    }
+    return name;
+  });
+  const imports = [...modules].map(([specifier, name]) => {
+    const withExt = specifier.endsWith('.js') ? specifier : `${specifier}.js`;
+    return `import ${name} from "${withExt}";`;
+  });
+  // keep "use strict" first, then the imports
+  const body = replaced.replace(/^"use strict";\n?/, '');
+  return ['"use strict";', ...imports, body].join('\n');
+}
+
+export function validatorPath(file: SchemaFile): string {
+  return `validators/${file.name}`;
+}
+
+export function emitValidators(spec: LoadedSpec, out: Output): void {
+  const ajv = createAjv(spec);
+  for (const file of spec.schemas) {
+    const validate = ajv.getSchema(file.id);
+    if (!validate) throw new Error(`codegen: Ajv lost schema ${file.id}`);
+    const sources: Source[] = [file, ...referencedFiles(spec, file)];
+    const code = requireToImports(standaloneCode(ajv, validate));
+    out.add(`${validatorPath(file)}.js`, sources, code);
+    const depth = file.name.split('/').length;
+    const up = '../'.repeat(depth);
+    out.add(
+      `${validatorPath(file)}.d.ts`,
+      sources,
+      [
+        `import type { CompiledValidator } from '${up}validators/compiled-validator.js';`,
+        `import type { ${file.title} } from '${up}types/index.js';`,
+        '',
+        `/** Ajv standalone validator for ${file.relPath} (${file.title}). */`,
+        `declare const validate: CompiledValidator<${file.title}>;`,
+        'export default validate;',
+        'export { validate };',
+      ].join('\n'),
+    );
+  }
+  out.add(
+    'validators/compiled-validator.ts',
+    [],
+    [
+      "import type { ErrorObject } from 'ajv';",
+      '',
+      '/** A precompiled Ajv validator: a type guard that leaves its errors on `errors` (null when valid). */',
+      'export interface CompiledValidator<T> {',
+      '  (data: unknown): data is T;',
+      '  errors?: ErrorObject[] | null;',
+      '}',
+    ].join('\n'),
+  );
+  const imports = spec.schemas.map((f) => `import ${importName(f)} from './${f.name}.js';`);
+  const entries = spec.schemas.map((f) => `  ${f.title}: ${importName(f)},`);
+  out.add(
+    'validators/index.ts',
+    spec.schemas,
+    [
+      "import type { CompiledValidator } from './compiled-validator.js';",
+      `import type { ${spec.schemas.map((f) => f.title).join(', ')} } from '../types/index.js';`,
+      ...imports,
+      '',
+      '/** Every schema validator by the schema title (tests and tools; the router imports single modules). */',
+      'export const validators: { [K in keyof SchemaTypes]: CompiledValidator<SchemaTypes[K]> } = {',
+      ...entries,
+      '};',
+      '',
+      '/** Schema title → its generated type. */',
+      'export interface SchemaTypes {',
+      ...spec.schemas.map((f) => `  ${f.title}: ${f.title};`),
+      '}',
+      '',
+      'export type SchemaTitle = keyof SchemaTypes;',
+      '',
+      '/** Schema file (relative to the project root) → title. */',
+      'export const schemaTitles: Record<string, SchemaTitle> = {',
+      ...spec.schemas.map((f) => `  '${f.relPath}': '${f.title}',`),
+      '};',
+    ].join('\n'),
+  );
+}
+
+export function importName(file: SchemaFile): string {
+  return `validate${file.title}`;
+}
