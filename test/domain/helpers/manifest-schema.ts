@@ -1,14 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import Ajv2020Module from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { SchemaValidator } from '../../../src/spawn/finalise.js';
 
 // Tests may compile schemas at run time (the server never does): this checks our manifests against
 // schemas/manifest/spawn-manifest.json independently of the code generator.
-const Ajv2020 = (Ajv2020Module as unknown as { default?: typeof Ajv2020Module }).default ?? Ajv2020Module;
-const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
+// ajv-formats is CommonJS: under NodeNext its default import is the module object, whose `default` is the plugin.
+const addFormats = addFormatsModule.default;
 
 const SCHEMAS_DIR = fileURLToPath(new URL('../../../schemas/', import.meta.url));
 const MANIFEST_ID = 'https://maestro.local/schemas/manifest/spawn-manifest.json';
