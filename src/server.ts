@@ -4,15 +4,17 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { deriveServerUrl } from './config.js';
+import { ConfigError, deriveServerUrl } from './config.js';
 import { createApp } from './app.js';
 import { createCorsPolicy } from './http/cors.js';
 import { EventHub, type EventHubOptions, type HubEvent } from './ws/hub.js';
 import { createHealthHandlers } from './handlers/health.js';
 import { systemClock, type Clock } from './clock.js';
+import { Store } from './store/index.js';
+import { mkdir } from 'node:fs/promises';
 
 /** What the server needs from the store. */
 export interface StoreHandle {
@@ -82,6 +84,12 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const openStore = deps.openStore ?? defaultOpenStore;
   const createApiRouter = deps.createApiRouter ?? defaultCreateApiRouter;
   const buildHandlers = deps.buildHandlers ?? defaultBuildHandlers;
+  // CONTRACT §5.2 step 1: SESSION_DIR too (the store creates DATA_DIR and its folders).
+  try {
+    await mkdir(config.sessionDir, { recursive: true });
+  } catch (err) {
+    throw new ConfigError(`Cannot create SESSION_DIR ${config.sessionDir}: ${(err as Error).message}`, 'SESSION_DIR');
+  }
   const store = await openStore({
     dataDir: config.dataDir,
     sessionDir: config.sessionDir,
@@ -156,13 +164,33 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
   });
 }
 
-// TODO(wiring): replace with the real modules once src/store/ and generated/routes/ are in the checkout.
-async function defaultOpenStore(_options: OpenStoreOptions): Promise<StoreHandle> {
-  throw new Error('the file store is not wired into src/server.ts yet');
+/** The file store of src/store/ (CONTRACT §5), with the pino logger adapted to the store's logger shape. */
+async function defaultOpenStore(options: OpenStoreOptions): Promise<StoreHandle> {
+  const { logger } = options;
+  return Store.open({
+    dataDir: options.dataDir,
+    clock: options.clock,
+    onCommit: (events) => options.onCommit([...events]),
+    logger: {
+      warn: (message, extra) => logger.warn(extra ?? {}, message),
+      info: (message, extra) => logger.info(extra ?? {}, message),
+    },
+  });
 }
-function defaultCreateApiRouter(_handlers: HandlerMap, _options: { maxBodyBytes: number }): RequestHandler {
-  throw new Error('the generated router is not wired into src/server.ts yet');
+
+// TODO(wiring): interim router until generated/routes/router.ts is in the checkout: serves only E43 and E44,
+// through the same handlers; everything else falls through to the 404 handler.
+function defaultCreateApiRouter(handlers: HandlerMap, _options: { maxBodyBytes: number }): RequestHandler {
+  const router = express.Router({ caseSensitive: true });
+  const serve = (name: string): RequestHandler => async (_req, res) => {
+    const handler = handlers[name] as (input: unknown) => Promise<unknown>;
+    res.status(200).json(await handler({ params: {}, query: {}, body: {} }));
+  };
+  router.get('/health', serve('getHealth'));
+  router.get('/ws-status', serve('getWsStatus'));
+  return router;
 }
+
 function defaultBuildHandlers(_ctx: HandlerContext): HandlerMap {
   return {};
 }

@@ -69,3 +69,70 @@ describe('bad configuration → exit 1 naming the variable (CONTRACT §6.1)', ()
     expect(child.output()).toContain('CONFIG_ERROR');
   });
 });
+
+async function waitForOutput(child: Child, text: string, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!child.output().includes(text)) {
+    if (Date.now() > end) throw new Error(`no "${text}" in output:\n${child.output()}`);
+    if (child.proc.exitCode !== null) throw new Error(`exited ${child.proc.exitCode} before "${text}":\n${child.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('start and graceful stop (CONTRACT §6.4, §5.7)', () => {
+  it('serves /health, then SIGTERM closes WS clients with 1001 and exits 0 within 5 s', async () => {
+    const { WebSocket } = await import('ws');
+    const fs = await import('node:fs');
+    const port = await freePort();
+    const dir = tempDir();
+    const dataDir = path.join(dir, 'data');
+    const sessionDir = path.join(dir, 'sessions');
+    const child = runMain({ PORT: String(port), DATA_DIR: dataDir, SESSION_DIR: sessionDir, LOG_FORMAT: 'json' });
+    await waitForOutput(child, 'Server running');
+    expect(child.output()).toContain(`http://127.0.0.1:${port}`);
+    expect(fs.existsSync(sessionDir)).toBe(true);
+    expect(fs.existsSync(path.join(dataDir, '.lock'))).toBe(true);
+
+    const res = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: 'ok', storage: { quarantined: 0 } });
+
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+
+    const t0 = Date.now();
+    child.proc.kill('SIGTERM');
+    const { code } = await child.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(await wsClosed).toBe(1001);
+    expect(fs.existsSync(path.join(dataDir, '.lock'))).toBe(false);
+  });
+
+  it('a second server on the same DATA_DIR refuses to start (exit 1); a taken port → exit 1', async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    const env = { PORT: String(port), DATA_DIR: path.join(dir, 'data'), SESSION_DIR: path.join(dir, 'sessions') };
+    const first = runMain(env);
+    await waitForOutput(first, 'Server running');
+
+    const second = runMain({ ...env, PORT: String(await freePort()) });
+    expect((await second.exited).code).toBe(1);
+    expect(second.output()).toContain('CONFIG_ERROR');
+    expect(second.output()).toContain(path.join(dir, 'data'));
+
+    const other = tempDir();
+    const third = runMain({ PORT: String(port), DATA_DIR: path.join(other, 'data'), SESSION_DIR: path.join(other, 'sessions') });
+    expect((await third.exited).code).toBe(1);
+    expect(third.output()).toContain('address already in use');
+
+    first.proc.kill('SIGINT');
+    expect((await first.exited).code).toBe(0);
+  });
+});
