@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Parser, fromFile, DiagnosticSeverity, type AsyncAPIDocumentInterface } from '@asyncapi/parser';
+import { Parser, fromFile, DiagnosticSeverity, type AsyncAPIDocumentInterface, type MessageInterface } from '@asyncapi/parser';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './schema-kit.js';
@@ -105,11 +105,11 @@ describe('spec/asyncapi.yaml', () => {
   it('has the operations receiveEvents (23 events) and sendPing (reply pong)', () => {
     const ops = Object.fromEntries(document!.operations().all().map((o) => [o.id(), o]));
     expect(Object.keys(ops).sort()).toEqual(['receiveEvents', 'sendPing']);
-    const received = ops['receiveEvents']!.messages().all().map((m) => m.name());
+    const received = ops['receiveEvents']!.messages().all().map((m: MessageInterface) => m.name());
     expect(new Set(received)).toEqual(new Set(Object.keys(CATALOGUE)));
     expect(received).toHaveLength(23);
-    expect(ops['sendPing']!.messages().all().map((m) => m.name())).toEqual(['ping']);
-    expect(ops['sendPing']!.reply()!.messages().all().map((m) => m.name())).toEqual(['pong']);
+    expect(ops['sendPing']!.messages().all().map((m: MessageInterface) => m.name())).toEqual(['ping']);
+    expect(ops['sendPing']!.reply()!.messages().all().map((m: MessageInterface) => m.name())).toEqual(['pong']);
     // client's point of view: events are received, ping is sent
     expect(ops['receiveEvents']!.action()).toBe('receive');
     expect(ops['sendPing']!.action()).toBe('send');
