@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { WorkerStrategy } from '../../generated/types/index.js';
+import type { Role, WorkerStrategy } from '../../generated/types/index.js';
 
 export const MANIFEST_FILE_NAME = 'manifest.json';
 
@@ -45,4 +45,9 @@ export function buildSpawnEnv(input: SpawnEnvInput): SpawnEnvVars {
     DATA_DIR: path.resolve(input.dataDir),
     SESSION_DIR: path.resolve(input.sessionDir),
   };
+}
+
+/** The command a terminal runs for a spawned session: `maestro {role} init` (CONTRACT §1.11 `command`, §8.7). */
+export function spawnCommandFor(role: Role): string {
+  return `maestro ${role} init`;
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { QueueState } from '../../generated/types/index.js';
 import { ContractError } from '../../src/http/contract-error.js';
@@ -327,5 +328,56 @@ describe('side effects (CONTRACT §9.5) and events', () => {
     expect(itemEventFor('complete')).toBe('queue:item_completed');
     expect(itemEventFor('fail')).toBe('queue:item_failed');
     expect(itemEventFor('skip')).toBe('queue:item_skipped');
+  });
+});
+
+describe('invariants (CONTRACT §9.4) for arbitrary operation sequences', () => {
+  it('hold after every operation, and errors change nothing', () => {
+    const op = fc.oneof(
+      fc.constant({ kind: 'start' as const }),
+      fc.constant({ kind: 'complete' as const }),
+      fc.record({ kind: fc.constant('fail' as const), reason: fc.option(fc.string(), { nil: undefined }) }),
+      fc.constant({ kind: 'skip' as const }),
+      fc.record({ kind: fc.constant('push' as const), taskId: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f') }),
+    );
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 4 }), fc.array(op, { maxLength: 30 }), (initial, ops) => {
+        let queue = deepFreeze(createQueue('s', initial, 100));
+        let now = 100;
+        for (const step of ops) {
+          now += 1;
+          const before = queue;
+          const queuedBefore = before.items.filter((item) => item.status === 'queued').map((item) => item.taskId);
+          try {
+            if (step.kind === 'start') queue = startQueueItem(queue, { now }).queue;
+            else if (step.kind === 'complete') queue = completeQueueItem(queue, { now }).queue;
+            else if (step.kind === 'fail') queue = failQueueItem(queue, step.reason, { now }).queue;
+            else if (step.kind === 'skip') queue = skipQueueItem(queue, { now }).queue;
+            else queue = pushQueueItem(queue, step.taskId, { now }).queue;
+          } catch (error) {
+            if (!(error instanceof ContractError) || error.status !== 400) throw error;
+            expect(queue).toBe(before);
+          }
+          deepFreeze(queue);
+          const processing = queue.items.filter((item) => item.status === 'processing');
+          expect(processing.length).toBeLessThanOrEqual(1);
+          expect(queue.currentIndex).toBe(queue.items.findIndex((item) => item.status === 'processing'));
+          expect(new Set(queue.items.map((item) => item.taskId)).size).toBe(queue.items.length);
+          expect(queue.updatedAt).toBeGreaterThanOrEqual(before.updatedAt);
+          if (queue !== before) expect(queue.updatedAt).toBeGreaterThan(before.updatedAt);
+          // Items keep their positions; finished items never change; queued items keep FIFO order.
+          before.items.forEach((item, i) => {
+            expect(queue.items[i].taskId).toBe(item.taskId);
+            if (['completed', 'failed', 'skipped'].includes(item.status)) expect(queue.items[i]).toEqual(item);
+          });
+          const queuedAfter = queue.items.filter((item) => item.status === 'queued').map((item) => item.taskId);
+          const survivors = queuedBefore.filter((taskId) => queuedAfter.includes(taskId));
+          expect(queuedAfter.slice(0, survivors.length)).toEqual(survivors);
+          // A start always takes the head of the queued items.
+          if (step.kind === 'start' && queue !== before) expect(processing[0].taskId).toBe(queuedBefore[0]);
+        }
+      }),
+      { seed: 20240601, numRuns: 300 },
+    );
   });
 });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../generated/types/index.js';
-import { buildSpawnEnv, manifestPathFor, sessionManifestDir } from '../../src/spawn/env.js';
+import { buildSpawnEnv, manifestPathFor, sessionManifestDir, spawnCommandFor } from '../../src/spawn/env.js';
 import { buildServerManifest, normaliseSkills, type ServerManifestInput } from '../../src/spawn/manifest.js';
 import type { SchemaValidator } from '../../src/spawn/finalise.js';
 import { compileManifestSchema } from './helpers/manifest-schema.js';
@@ -202,6 +202,11 @@ describe('spawn env vars (CONTRACT §8.4)', () => {
     });
     expect(Object.keys(env)).toEqual(['MAESTRO_SESSION_ID', 'MAESTRO_MANIFEST_PATH', 'MAESTRO_SERVER_URL', 'MAESTRO_STRATEGY', 'DATA_DIR', 'SESSION_DIR']);
     expect(path.isAbsolute(env.MAESTRO_MANIFEST_PATH)).toBe(true);
+  });
+
+  it('the initial command is maestro {role} init', () => {
+    expect(spawnCommandFor('worker')).toBe('maestro worker init');
+    expect(spawnCommandFor('orchestrator')).toBe('maestro orchestrator init');
   });
 
   it('manifest paths live in {SESSION_DIR}/{sessionId}/', () => {
