@@ -1,0 +1,75 @@
+import type { Session, SessionTimelineEvent } from '../../generated/types/index.js';
+import type { StoreEvent, Tx } from '../store/index.js';
+import { isTerminalSessionStatus } from './input.js';
+import { newEntryId } from './links.js';
+import type { RequestStamps } from './request-stamps.js';
+
+/** What E14 and E20 decide about a new session; everything else is derived (CONTRACT §1.4, §2.0.3). */
+export interface NewSessionSpec {
+  id: string;
+  projectId: string;
+  taskIds: string[];
+  name: string;
+  agentId?: string;
+  env: Record<string, string>;
+  strategy: Session['strategy'];
+  status: Session['status'];
+  metadata?: Record<string, unknown>;
+}
+
+/** The host facts stamped on every new session (CONTRACT §0.3). */
+export interface HostFacts {
+  hostname: string;
+  platform: string;
+}
+
+/**
+ * Builds a new session with the initial timeline of CONTRACT §2.0.3 (`session_started`, then one `task_started`
+ * per task), all stamped with the request's clock reading.
+ */
+export function buildNewSession(tx: Tx, spec: NewSessionSpec, host: HostFacts): Session {
+  const session: Session = {
+    id: spec.id,
+    projectId: spec.projectId,
+    taskIds: spec.taskIds,
+    name: spec.name,
+    ...(spec.agentId !== undefined && { agentId: spec.agentId }),
+    env: spec.env,
+    strategy: spec.strategy,
+    status: spec.status,
+    startedAt: tx.now,
+    lastActivity: tx.now,
+    completedAt: isTerminalSessionStatus(spec.status) ? tx.now : null,
+    hostname: host.hostname,
+    platform: host.platform,
+    events: [],
+    timeline: [],
+    ...(spec.metadata !== undefined && { metadata: spec.metadata }),
+  };
+  const timeline: SessionTimelineEvent[] = [];
+  const withTimeline = (): Session => ({ ...session, timeline });
+  timeline.push({ id: newEntryId(tx, withTimeline()), type: 'session_started', timestamp: tx.now, message: 'Session started' });
+  for (const taskId of spec.taskIds) {
+    timeline.push({ id: newEntryId(tx, withTimeline()), type: 'task_started', timestamp: tx.now, message: 'Task added to session', taskId });
+  }
+  return withTimeline();
+}
+
+/**
+ * The task side of a new session (E14, E20): the session id is appended to each task's `sessionIds` unless
+ * present, and the task is stamped. Returns `task:session_added` per task, in `taskIds` order.
+ */
+export function attachTasksToNewSession(tx: Tx, stamps: RequestStamps, session: Session): StoreEvent[] {
+  const events: StoreEvent[] = [];
+  for (const taskId of session.taskIds) {
+    const task = tx.getTask(taskId);
+    if (task === undefined) continue;
+    tx.putTask({
+      ...task,
+      sessionIds: task.sessionIds.includes(session.id) ? task.sessionIds : [...task.sessionIds, session.id],
+      updatedAt: stamps.for('task', task.id, task.updatedAt),
+    });
+    events.push({ name: 'task:session_added', data: { taskId, sessionId: session.id } });
+  }
+  return events;
+}

@@ -1,0 +1,78 @@
+import type { Handlers } from '../../generated/routes/handlers.js';
+import type { Project } from '../../generated/types/index.js';
+import { ContractError, notFound } from '../http/contract-error.js';
+import type { Store } from '../store/index.js';
+
+type ProjectHandlers = Pick<Handlers, 'listProjects' | 'createProject' | 'getProject' | 'updateProject' | 'deleteProject'>;
+
+const projectNotFound = () => notFound('PROJECT_NOT_FOUND', 'Project not found');
+
+/** Projects, CONTRACT §2.2 (E1–E5). */
+export function createProjectHandlers({ store }: { store: Store }): ProjectHandlers {
+  return {
+    /** CONTRACT §2.2 E1 */
+    async listProjects() {
+      return store.listProjects();
+    },
+
+    /** CONTRACT §2.2 E2 */
+    async createProject({ body }) {
+      return store.mutate((tx) => {
+        const project: Project = {
+          id: tx.newId('proj'),
+          name: body.name,
+          workingDir: body.workingDir ?? '',
+          description: body.description ?? '',
+          createdAt: tx.now,
+          updatedAt: tx.now,
+        };
+        tx.putProject(project);
+        tx.emit('project:created', project);
+        return project;
+      });
+    },
+
+    /** CONTRACT §2.2 E3 */
+    async getProject({ params }) {
+      return store.getProject(params.id) ?? Promise.reject(projectNotFound());
+    },
+
+    /** CONTRACT §2.2 E4: lookup → name → workingDir → description; an empty body still stamps and emits. */
+    async updateProject(input) {
+      return store.mutate((tx) => {
+        const current = tx.getProject(input.params.id);
+        if (current === undefined) throw projectNotFound();
+        const body = input.readBody();
+        const project: Project = {
+          ...current,
+          ...(body.name !== undefined && { name: body.name }),
+          ...(body.workingDir !== undefined && { workingDir: body.workingDir }),
+          ...(body.description !== undefined && { description: body.description }),
+          updatedAt: tx.bump(current.updatedAt),
+        };
+        tx.putProject(project);
+        tx.emit('project:updated', project);
+        return project;
+      });
+    },
+
+    /** CONTRACT §2.2 E5: lookup → tasks → sessions; nothing cascades. */
+    async deleteProject({ params }) {
+      return store.mutate((tx) => {
+        const project = tx.getProject(params.id);
+        if (project === undefined) throw projectNotFound();
+        const tasks = tx.countTasksOfProject(project.id);
+        if (tasks > 0) {
+          throw new ContractError(400, 'PROJECT_HAS_DEPENDENCIES', `Cannot delete project with ${tasks} existing task(s)`);
+        }
+        const sessions = tx.countSessionsOfProject(project.id);
+        if (sessions > 0) {
+          throw new ContractError(400, 'PROJECT_HAS_DEPENDENCIES', `Cannot delete project with ${sessions} existing session(s)`);
+        }
+        tx.deleteProject(project.id);
+        tx.emit('project:deleted', { id: project.id });
+        return { success: true as const, id: project.id };
+      });
+    },
+  };
+}

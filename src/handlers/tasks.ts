@@ -1,0 +1,167 @@
+import type { Handlers } from '../../generated/routes/handlers.js';
+import type { Task } from '../../generated/types/index.js';
+import { notFound } from '../http/contract-error.js';
+import type { Store, StoreEvent } from '../store/index.js';
+import { dedupeIds, normaliseTaskStatus } from './input.js';
+import { diffIds, emitAll, link, newEntryId, unlink } from './links.js';
+import { RequestStamps } from './request-stamps.js';
+
+type TaskHandlers = Pick<
+  Handlers,
+  'listTasks' | 'createTask' | 'getTask' | 'updateTask' | 'addTaskTimelineEntry' | 'listTaskChildren' | 'deleteTask'
+>;
+
+const taskNotFound = () => notFound('TASK_NOT_FOUND', 'Task not found');
+
+/** Tasks, CONTRACT §2.3 (E6–E12). */
+export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
+  return {
+    /** CONTRACT §2.3 E6: filters combine with AND; `parentId=null` selects root tasks; legacy status normalised. */
+    async listTasks({ query }) {
+      return store.listTasks({
+        ...(query.projectId !== undefined && { projectId: query.projectId }),
+        ...(query.status !== undefined && { status: normaliseTaskStatus(query.status) }),
+        ...(query.parentId !== undefined && { parentId: query.parentId === 'null' ? null : query.parentId }),
+      });
+    },
+
+    /** CONTRACT §2.3 E7: validated body → project exists → parent exists. */
+    async createTask({ body }) {
+      return store.mutate((tx) => {
+        if (tx.getProject(body.projectId) === undefined) throw notFound('PROJECT_NOT_FOUND', 'Project not found');
+        const parentId = body.parentId ?? null;
+        if (parentId !== null && tx.getTask(parentId) === undefined) throw notFound('TASK_NOT_FOUND', 'Parent task not found');
+        const task: Task = {
+          id: tx.newId('task'),
+          projectId: body.projectId,
+          parentId,
+          title: body.title,
+          description: body.description ?? '',
+          status: 'todo',
+          priority: body.priority ?? 'medium',
+          createdAt: tx.now,
+          updatedAt: tx.now,
+          startedAt: null,
+          completedAt: null,
+          initialPrompt: body.initialPrompt ?? '',
+          sessionIds: [],
+          skillIds: body.skillIds ?? [],
+          agentIds: [],
+          dependencies: body.dependencies ?? [],
+          ...(body.model !== undefined && { model: body.model }),
+          ...(body.dueDate !== undefined && { dueDate: body.dueDate }),
+        };
+        tx.putTask(task);
+        tx.emit('task:created', task);
+        return task;
+      });
+    },
+
+    /** CONTRACT §2.3 E8 */
+    async getTask({ params }) {
+      return store.getTask(params.id) ?? Promise.reject(taskNotFound());
+    },
+
+    /**
+     * CONTRACT §2.3 E9: lookup → body (a session-sourced update applies only `sessionStatus`) → added session ids
+     * exist. Events: `task:updated`, then the UNLINK pairs, then the LINK pairs.
+     */
+    async updateTask(input) {
+      return store.mutate((tx) => {
+        const current = tx.getTask(input.params.id);
+        if (current === undefined) throw taskNotFound();
+        const body = input.readBody();
+        const stamps = new RequestStamps(tx);
+        const stamp = stamps.for('task', current.id, current.updatedAt);
+
+        let next: Task = { ...current, updatedAt: stamp };
+        let sessionIds: string[] | undefined;
+        if (body.updateSource === 'session') {
+          // CONTRACT §11.9: agents report progress; every other field is dropped without validation.
+          if (body.sessionStatus !== undefined) next.sessionStatus = body.sessionStatus;
+        } else {
+          if (body.title !== undefined) next.title = body.title;
+          if (body.description !== undefined) next.description = body.description;
+          if (body.status !== undefined) next.status = normaliseTaskStatus(body.status);
+          if (body.sessionStatus !== undefined) next.sessionStatus = body.sessionStatus;
+          if (body.priority !== undefined) next.priority = body.priority;
+          if (body.skillIds !== undefined) next.skillIds = body.skillIds;
+          if (body.agentIds !== undefined) next.agentIds = body.agentIds;
+          if (body.dependencies !== undefined) next.dependencies = body.dependencies;
+          if (body.model !== undefined) next.model = body.model;
+          if (body.dueDate !== undefined) next.dueDate = body.dueDate;
+          if (body.sessionIds !== undefined) {
+            sessionIds = dedupeIds(body.sessionIds);
+            const { added } = diffIds(current.sessionIds, sessionIds);
+            if (added.some((id) => tx.getSession(id) === undefined)) throw notFound('SESSION_NOT_FOUND', 'Session not found');
+          }
+        }
+        // CONTRACT §0.3: first `in_progress` / `completed` stamps startedAt / completedAt; never cleared.
+        if (next.status === 'in_progress' && next.startedAt === null) next.startedAt = tx.now;
+        if (next.status === 'completed' && next.completedAt === null) next.completedAt = tx.now;
+        tx.putTask(next);
+
+        const linkEvents: StoreEvent[] = [];
+        if (sessionIds !== undefined) {
+          const { added, removed } = diffIds(current.sessionIds, sessionIds);
+          for (const sessionId of removed) linkEvents.push(...unlink(tx, stamps, sessionId, current.id));
+          for (const sessionId of added) linkEvents.push(...link(tx, stamps, sessionId, current.id));
+          // The final list is exactly the (deduplicated) list that was sent, in its order.
+          next = { ...tx.getTask(current.id)!, sessionIds };
+          tx.putTask(next);
+        }
+        tx.emit('task:updated', next);
+        emitAll(tx, linkEvents);
+        return next;
+      });
+    },
+
+    /** CONTRACT §2.3 E10: appends to the *session's* timeline; the task is not modified. */
+    async addTaskTimelineEntry({ params, body }) {
+      return store.mutate((tx) => {
+        if (tx.getTask(params.id) === undefined) throw notFound('NOT_FOUND', 'Task not found');
+        const session = tx.getSession(body.sessionId);
+        if (session === undefined) throw notFound('NOT_FOUND', 'Session not found');
+        const type = body.type ?? 'progress';
+        const next = {
+          ...session,
+          timeline: [
+            ...session.timeline,
+            { id: newEntryId(tx, session), type, timestamp: tx.now, message: body.message, taskId: params.id },
+          ],
+          lastActivity: tx.bump(session.lastActivity),
+        };
+        tx.putSession(next);
+        tx.emit('session:updated', next);
+        return { success: true as const, taskId: params.id, sessionId: session.id, message: body.message, type };
+      });
+    },
+
+    /** CONTRACT §2.3 E11: direct children only. */
+    async listTaskChildren({ params }) {
+      if (store.getTask(params.id) === undefined) throw taskNotFound();
+      return store.listChildren(params.id);
+    },
+
+    /**
+     * CONTRACT §2.3 E12: the id leaves every session's `taskIds` (no timeline entry); children keep a dangling
+     * `parentId`; queue items stay (history). Only `task:deleted` is emitted.
+     */
+    async deleteTask({ params }) {
+      return store.mutate((tx) => {
+        const task = tx.getTask(params.id);
+        if (task === undefined) throw taskNotFound();
+        for (const session of tx.listSessions({ taskId: task.id })) {
+          tx.putSession({
+            ...session,
+            taskIds: session.taskIds.filter((id) => id !== task.id),
+            lastActivity: tx.bump(session.lastActivity),
+          });
+        }
+        tx.deleteTask(task.id);
+        tx.emit('task:deleted', { id: task.id });
+        return { success: true as const, id: task.id };
+      });
+    },
+  };
+}
