@@ -1,6 +1,8 @@
 /**
  * The express application: the middleware chain of docs/architecture.md and CONTRACT §3.3, in order:
- * host guard → CORS/OPTIONS → bearer token → request log → API router → 404 → error handler.
+ * host guard → CORS/OPTIONS → bearer token → API router → 404 → error handler.
+ * The request log only watches (it never answers), so it is registered first: then the 403s and 401s of the
+ * guards get their line too (CONTRACT §6.5: one line per /api request).
  */
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';
@@ -32,10 +34,10 @@ export function createApp(options: AppOptions): Express {
   app.set('etag', false);
   app.set('case sensitive routing', true);
 
+  app.use(createRequestLog({ logger }));
   app.use(createHostGuard({ enabled: config.hostIsLoopback }));
   app.use(createCorsMiddleware({ enabled: config.cors.enabled, policy: options.corsPolicy ?? createCorsPolicy(config.cors) }));
   app.use(createAuth({ token: config.apiToken }));
-  app.use(createRequestLog({ logger }));
   app.use(apiRouter);
   app.use(createNotFoundHandler());
   app.use(createErrorHandler({ logger, production: config.nodeEnv === 'production' }));

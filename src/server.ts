@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -109,11 +110,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     const apiRouter = createApiRouter(handlers, { maxBodyBytes: config.maxBodyBytes });
     const app = createApp({ config, logger, apiRouter, corsPolicy });
     server = http.createServer(app);
-    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      logger.debug({ code: err.code }, 'HTTP client error');
-      if (socket.writable && !socket.writableEnded) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, logger));
     // 4. WebSocket on the same server.
     hub.attach(server);
     // 5. Listen.
@@ -145,6 +142,29 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   };
 
   return { url, port, httpServer, hub, store, close };
+}
+
+/**
+ * A request the HTTP parser rejects (malformed, headers too large) still gets the contract's JSON error
+ * (CONTRACT §0.6, §3.3: such input never crashes the process).
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  logger.debug({ code: err.code }, 'HTTP client error');
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: true,
+    code: 'VALIDATION_ERROR',
+    message: tooLarge ? 'Request headers too large' : 'Malformed HTTP request',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

@@ -1,3 +1,5 @@
+import net from 'node:net';
+import { createLogger } from '../../src/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JSON_CT, request, startTestServer } from './helpers.js';
 import type { RunningServer } from '../../src/server.js';
@@ -315,5 +317,48 @@ describe('error handler (CONTRACT §3.1, §3.2)', () => {
 
   it('the server keeps answering after errors', async () => {
     expect((await request(dev.port, 'GET', '/api/ok')).status).toBe(200);
+  });
+});
+
+describe('request log (CONTRACT §6.5) and parser errors', () => {
+  it('one line per /api request with method, url, status and ms; none for /health; no token', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ format: 'json', level: 'info', stream: { write: (l: string) => lines.push(l) }, secret: 'log-secret' });
+    const s = await startTestServer({ MAESTRO_API_TOKEN: 'log-secret' }, { logger });
+    servers.push(s);
+    const auth = { Authorization: 'Bearer log-secret' };
+    await request(s.port, 'GET', '/api/ok?x=1', { headers: auth });
+    await request(s.port, 'GET', '/api/contract-error', { headers: auth });
+    await request(s.port, 'DELETE', '/api/nope', { headers: auth });
+    await request(s.port, 'GET', '/api/ok');
+    await request(s.port, 'GET', '/health');
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === 'request');
+    expect(records.map((r) => [r.method, r.url, r.status])).toEqual([
+      ['GET', '/api/ok?x=1', 200],
+      ['GET', '/api/contract-error', 404],
+      ['DELETE', '/api/nope', 404],
+      ['GET', '/api/ok', 401],
+    ]);
+    for (const r of records) expect(typeof r.ms).toBe('number');
+    expect(lines.join('')).not.toContain('log-secret');
+  });
+
+  it('malformed HTTP and oversized headers get JSON errors; the server keeps answering', async () => {
+    const s = await start();
+    const raw = (payload: string) =>
+      new Promise<string>((resolve, reject) => {
+        const sock = net.connect(s.port, '127.0.0.1', () => sock.write(payload));
+        let out = '';
+        sock.on('data', (c: Buffer) => (out += c.toString()));
+        sock.on('end', () => resolve(out));
+        sock.on('error', reject);
+      });
+    const garbage = await raw('THIS IS NOT HTTP\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(garbage).toContain('Content-Type: application/json; charset=utf-8');
+    expect(JSON.parse(garbage.split('\r\n\r\n')[1]!)).toMatchObject({ error: true, code: 'VALIDATION_ERROR' });
+    const huge = await raw(`GET /api/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect((await request(s.port, 'GET', '/api/ok')).status).toBe(200);
   });
 });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { createLogger } from '../../src/log.js';
 import { closeCode, collect, openClient, refusedUpgrade, request, startTestServer, waitFor } from './helpers.js';
 import type { RunningServer } from '../../src/server.js';
 
@@ -251,5 +252,36 @@ describe('shutdown (CONTRACT §4.1, §5.7)', () => {
     expect(res.json).toEqual({ slow: true });
     expect(Date.now() - t0).toBeLessThan(2000);
     agent.destroy();
+  });
+});
+
+describe('hub logging (CONTRACT §6.1 DEBUG, §4.1)', () => {
+  it('DEBUG: one line per broadcast event; a dropped slow consumer is logged as a warning', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ format: 'json', level: 'info', debug: true, stream: { write: (l: string) => lines.push(l) } });
+    const s = await start({}, { logger, hubOptions: { maxBufferedBytes: 1024, slowConsumerGraceMs: 50 } });
+    const a = await client(s.port);
+    await waitFor(() => s.hub.size === 1, 2000, 'client');
+    s.hub.broadcast([
+      { name: 'project:created', data: { id: 'p' } },
+      { name: 'project:updated', data: { id: 'p' } },
+    ]);
+    const records = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const broadcasts = records().filter((r) => r.msg === 'broadcast');
+    expect(broadcasts.map((r) => [r.event, r.clients])).toEqual([
+      ['project:created', 1],
+      ['project:updated', 1],
+    ]);
+    a.pause();
+    const closed = closeCode(a);
+    for (let i = 0; i < 2000 && s.hub.status().clients.every((c) => c.readyState === 1); i++) {
+      s.hub.broadcast([{ name: 'task:updated', data: { filler: 'z'.repeat(64 * 1024) } }]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(records().some((r) => r.level === 40 && String(r.msg).includes('slow consumer'))).toBe(true);
+    // Past the grace period the socket is dropped even though the client never read its close frame.
+    await waitFor(() => s.hub.size === 0, 3000, 'slow client terminated');
+    a.resume();
+    expect([1006, 1008]).toContain((await closed).code);
   });
 });
