@@ -37,33 +37,60 @@ function channels(s: Side): Map<string, { node: Record<string, any>; ctx: Ctx }>
 }
 
 /**
- * The message catalogue keyed by event name (`name`, else the message key). Direction comes from the
- * operations: `action: send` (the server sends) → payload rules, `action: receive` → request rules. A message
- * no operation mentions is treated as sent by the server.
+ * Whose point of view the document is written from. AsyncAPI describes "the application": with the server's
+ * view `action: send` means the server sends; with a client's view (spec/asyncapi.yaml: "a client *receives*
+ * the 23 broadcast events") it means the client sends. An explicit `x-perspective: client|server` (document
+ * root or `info`) decides; otherwise the operation carrying the most messages is taken to be the server's
+ * broadcast: when its action is `receive`, the document is written from a client's point of view.
  */
-function messages(s: Side): Map<string, Message> {
+export function perspective(s: Side): 'client' | 'server' {
+  const explicit = s.doc['x-perspective'] ?? s.doc.info?.['x-perspective'];
+  if (explicit === 'client' || explicit === 'server') return explicit;
+  let best: { action: unknown; count: number } | undefined;
+  for (const [, rawOp] of entries(s.doc.operations)) {
+    const { node: op } = s.r.deref(rawOp, s.ctx);
+    if (!isObject(op)) continue;
+    const count = Array.isArray(op.messages) ? op.messages.length : 0;
+    if (!best || count > best.count) best = { action: op.action, count };
+  }
+  return best?.action === 'receive' ? 'client' : 'server';
+}
+
+/**
+ * The message catalogue keyed by event name (`name`, else the message key). Direction comes from the
+ * operations (see `perspective`; `reply` messages flow the other way): messages the server sends get payload
+ * rules, messages it receives (ping) request rules. A message no operation mentions counts as sent by the server.
+ */
+export function messages(s: Side): Map<string, Message> {
   const raw: Array<{ key: string; node: unknown; ctx: Ctx }> = [];
   for (const [, channel] of channels(s)) {
     for (const [key, msg] of entries(channel.node.messages)) raw.push({ key, node: msg, ctx: channel.ctx });
   }
   for (const [key, msg] of entries(s.doc.components?.messages)) raw.push({ key, node: msg, ctx: s.ctx });
 
+  const view = perspective(s);
   const received = new Set<string>();
   const sent = new Set<string>();
+  const mark = (list: unknown, channelRef: unknown, ctx: Ctx, serverSends: boolean) => {
+    let items: Array<{ node: unknown; ctx: Ctx }> = Array.isArray(list) ? list.map((m: unknown) => ({ node: m, ctx })) : [];
+    if (items.length === 0 && channelRef !== undefined) {
+      const channel = s.r.deref(channelRef, ctx);
+      if (isObject(channel.node)) items = entries(channel.node.messages).map(([, m]) => ({ node: m, ctx: channel.ctx }));
+    }
+    for (const item of items) {
+      const { node } = s.r.deref(item.node, item.ctx);
+      if (isObject(node) && typeof node.name === 'string') (serverSends ? sent : received).add(node.name);
+    }
+  };
   for (const [, rawOp] of entries(s.doc.operations)) {
     const { node: op, ctx } = s.r.deref(rawOp, s.ctx);
     if (!isObject(op)) continue;
-    let list: Array<{ node: unknown; ctx: Ctx }> = Array.isArray(op.messages) ? op.messages.map((m: unknown) => ({ node: m, ctx })) : [];
-    if (list.length === 0 && op.channel !== undefined) {
-      const channel = s.r.deref(op.channel, ctx);
-      if (isObject(channel.node)) list = entries(channel.node.messages).map(([, m]) => ({ node: m, ctx: channel.ctx }));
-    }
-    for (const item of list) {
-      const { node } = s.r.deref(item.node, item.ctx);
-      if (!isObject(node)) continue;
-      const name = typeof node.name === 'string' ? node.name : undefined;
-      if (name === undefined) continue;
-      (op.action === 'receive' ? received : sent).add(name);
+    const appSends = op.action === 'send';
+    const serverSends = view === 'server' ? appSends : !appSends;
+    mark(op.messages, op.channel, ctx, serverSends);
+    if (isObject(op.reply)) {
+      const reply = s.r.deref(op.reply, ctx);
+      if (isObject(reply.node)) mark(reply.node.messages, reply.node.channel, reply.ctx, !serverSends);
     }
   }
 
