@@ -55,6 +55,12 @@ async function main(): Promise<void> {
   if (running.url !== config.serverUrl) logger.info({ serverUrl: config.serverUrl }, 'SERVER_URL for spawned sessions');
 
   installShutdown(running, logger);
+  // A stray rejection is a bug to log, not a reason to drop every client (CONTRACT §12 robustness).
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception: exiting');
+    process.exit(1);
+  });
 }
 
 /** CONTRACT §5.7: first SIGINT/SIGTERM → graceful close, exit 0 (or 1 past 5 s); a second one → exit 1 now. */

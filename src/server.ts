@@ -96,7 +96,14 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     sessionDir: config.sessionDir,
     logger,
     clock,
-    onCommit: (events) => hub.broadcast(events),
+    onCommit: (events) => {
+      // The mutation is already durable; a broadcast problem must never turn it into a failed request.
+      try {
+        hub.broadcast(events);
+      } catch (err) {
+        logger.error({ err }, 'broadcast failed');
+      }
+    },
   });
 
   let server: http.Server | undefined;

@@ -115,6 +115,29 @@ describe('start and graceful stop (CONTRACT §6.4, §5.7)', () => {
     expect(fs.existsSync(path.join(dataDir, '.lock'))).toBe(false);
   });
 
+  it('a second signal during shutdown exits 1 at once', async () => {
+    const { WebSocket } = await import('ws');
+    const port = await freePort();
+    const child = runMain({ PORT: String(port) });
+    await waitForOutput(child, 'Server running');
+    // A client that does not read never answers the close handshake, so the first shutdown takes a while.
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.pause();
+    child.proc.kill('SIGTERM');
+    await waitForOutput(child, 'shutting down');
+    const t0 = Date.now();
+    child.proc.kill('SIGTERM');
+    const { code } = await child.exited;
+    expect(code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(child.output()).toContain('second signal');
+    ws.terminate();
+  });
+
   it('a second server on the same DATA_DIR refuses to start (exit 1); a taken port → exit 1', async () => {
     const port = await freePort();
     const dir = tempDir();
