@@ -9,16 +9,33 @@ import { compile } from 'json-schema-to-typescript';
 import openapiTS, { astToString } from 'openapi-typescript';
 import type { JsonSchema, LoadedSpec, SchemaFile } from './load-spec.js';
 import type { Output } from './output.js';
-import { isObject, mapSchema, schemaFileForRef } from './schema-tools.js';
+import { declaredProperties, isObject, mapSchema, schemaFileForRef } from './schema-tools.js';
 
 /** Keywords that only constrain values; they carry no type information and would only muddle the types. */
 const VALIDATION_ONLY = ['if', 'then', 'else', 'not', 'dependentRequired', 'dependentSchemas'];
 const TYPE_BEARING = ['type', 'properties', '$ref', 'tsType', 'items', 'enum', 'const', 'anyOf', 'oneOf', 'allOf', 'additionalProperties'];
 
+/** A branch such as `{ required: [a] }` or `{ required: [a], properties: { a: true } }`: no type information. */
+function isConstraintOnly(branch: unknown): boolean {
+  if (!isObject(branch)) return false;
+  const trivialProps =
+    !('properties' in branch) ||
+    (isObject(branch.properties) && Object.values(branch.properties).every((v) => v === true || (isObject(v) && Object.keys(v).length === 0)));
+  const ignorable = (k: string): boolean =>
+    k === 'properties' || (k === 'type' && branch.type === 'object') || (k === 'additionalProperties' && branch.additionalProperties === false);
+  return trivialProps && !TYPE_BEARING.some((k) => k in branch && !ignorable(k));
+}
+
 /** The schema prepared for json-schema-to-typescript, plus the titles it refers to. */
 export function typeSchemaFor(spec: LoadedSpec, file: SchemaFile): { schema: JsonSchema; refs: string[] } {
   const refs = new Set<string>();
-  const prepared = mapSchema(file.schema, (node, depth) => {
+  // Properties declared only in `then`/`else` (dropped below) still belong to the type, as optional ones.
+  const root: JsonSchema = { ...file.schema };
+  const merged = declaredProperties(root, ['then', 'else']);
+  if (merged.length > 0 && (isObject(root.properties) || 'then' in root || 'else' in root)) {
+    root.properties = Object.fromEntries(merged);
+  }
+  const prepared = mapSchema(root, (node, depth) => {
     let out: JsonSchema = node;
     if (typeof out.$ref === 'string' && !out.$ref.startsWith('#')) {
       const target = schemaFileForRef(spec, file.relPath, out.$ref);
@@ -32,7 +49,7 @@ export function typeSchemaFor(spec: LoadedSpec, file: SchemaFile): { schema: Jso
     if (depth > 0) delete out.title;
     for (const key of ['anyOf', 'oneOf', 'allOf']) {
       const branches = out[key];
-      if (Array.isArray(branches) && branches.every((b) => isObject(b) && !TYPE_BEARING.some((k) => k in b))) delete out[key];
+      if (Array.isArray(branches) && branches.every(isConstraintOnly)) delete out[key];
     }
     // A declared shape is the type; undeclared extra keys are ignored by the server (CONTRACT §0.5).
     if (isObject(out.properties) && !('additionalProperties' in out)) out.additionalProperties = false;

@@ -4,7 +4,7 @@
  * request body schema file and `x-emits` / `x-validate-body` extensions.
  */
 import { type LoadedSpec, type SchemaFile, SpecError, derefLocal } from './load-spec.js';
-import { TypeImports, allowsNull, describeType, isObject, namedTsType, schemaFileForRef } from './schema-tools.js';
+import { TypeImports, allowsNull, declaredProperties, describeType, isObject, namedTsType, schemaFileForRef } from './schema-tools.js';
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -54,8 +54,9 @@ export function pascal(id: string): string {
 
 function bodyRules(spec: LoadedSpec, file: SchemaFile): BodyRulesModel {
   const schema = file.schema;
-  const properties = isObject(schema.properties) ? Object.keys(schema.properties) : [];
-  const props = (isObject(schema.properties) ? schema.properties : {}) as Record<string, unknown>;
+  const declared = declaredProperties(schema);
+  const properties = declared.map(([name]) => name);
+  const props = Object.fromEntries(declared) as Record<string, unknown>;
   const stringArray = (v: unknown, what: string): string[] | undefined => {
     if (v === undefined) return undefined;
     if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) throw new SpecError(`${file.relPath}: ${what} must be an array of strings`);

@@ -212,3 +212,23 @@ export function namedTsType(spec: LoadedSpec, node: unknown, from: string, doc: 
   }
   return undefined;
 }
+
+/**
+ * The top-level properties a request schema declares, in order: its own `properties` first, then those
+ * declared only inside `then` / `else` / `allOf` / `anyOf` / `oneOf` branches (E9 declares the user-sourced
+ * fields in `else`). The first declaration of a name wins.
+ */
+export function declaredProperties(schema: unknown, branches: readonly string[] = ['allOf', 'anyOf', 'oneOf', 'then', 'else']): [string, unknown][] {
+  const out = new Map<string, unknown>();
+  const visit = (node: unknown, depth: number): void => {
+    if (!isObject(node) || depth > 8) return;
+    if (isObject(node.properties)) for (const [k, v] of Object.entries(node.properties)) if (!out.has(k)) out.set(k, v);
+    for (const key of branches) {
+      const value = node[key];
+      if (Array.isArray(value)) for (const b of value) visit(b, depth + 1);
+      else visit(value, depth + 1);
+    }
+  };
+  visit(schema, 0);
+  return [...out.entries()];
+}
