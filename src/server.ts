@@ -53,7 +53,7 @@ export interface ServerDeps {
   /** The handlers of every tag other than health (health is always added); default: src/handlers/*. */
   buildHandlers?: (ctx: HandlerContext) => HandlerMap;
   /** Hub tuning (tests use small limits). */
-  hubOptions?: Pick<EventHubOptions, 'maxBufferedBytes' | 'slowConsumerGraceMs' | 'heartbeatMs' | 'maxPayload'>;
+  hubOptions?: Pick<EventHubOptions, 'maxBufferedBytes' | 'slowConsumerGraceMs' | 'heartbeatMs' | 'maxPayload' | 'validate'>;
 }
 
 export interface RunningServer {

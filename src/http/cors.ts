@@ -45,7 +45,7 @@ export function createCorsMiddleware(options: { enabled: boolean; policy: CorsPo
     const origin = req.headers.origin;
     if (enabled && origin !== undefined && origin !== '' && policy.isAllowed(origin)) {
       res.setHeader('Access-Control-Allow-Origin', policy.any && !policy.credentials ? '*' : origin);
-      res.setHeader('Vary', 'Origin');
+      res.vary('Origin');
       if (policy.credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
       if (req.method === 'OPTIONS') {
         res.setHeader('Access-Control-Allow-Methods', ALLOW_METHODS);

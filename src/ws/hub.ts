@@ -44,6 +44,11 @@ export interface EventHubOptions {
   slowConsumerGraceMs?: number;
   /** Protocol-level ping interval to detect dead peers (default 30 s; 0 = off). */
   heartbeatMs?: number;
+  /**
+   * Checks each event before it is sent (tests plug in the event catalogue's validators). A throw is logged
+   * and that event is not sent; the others of the broadcast still are.
+   */
+  validate?: (event: HubEvent) => void;
   /** Time source for envelopes and pongs (default: the system clock). */
   clock?: Clock;
 }
@@ -105,6 +110,14 @@ export class EventHub {
     if (events.length === 0) return;
     const timestamp = this.clock.now();
     for (const ev of events) {
+      if (this.options.validate) {
+        try {
+          this.options.validate(ev);
+        } catch (err) {
+          this.logger.error({ err, event: ev.name }, 'event failed validation: not sent');
+          continue;
+        }
+      }
       if (this.clients.size === 0) {
         this.logger.debug({ event: ev.name, clients: 0 }, 'broadcast');
         continue;
@@ -147,7 +160,6 @@ export class EventHub {
   async close(waitMs = 1000): Promise<void> {
     this.closing = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    this.server?.off('upgrade', this.onUpgrade);
     const pending = [...this.clients.keys()].map(
       (ws) =>
         new Promise<void>((resolve) => {

@@ -285,3 +285,41 @@ describe('hub logging (CONTRACT §6.1 DEBUG, §4.1)', () => {
     expect([1006, 1008]).toContain((await closed).code);
   });
 });
+
+describe('event validation hook', () => {
+  it('an event that fails validation is logged and not sent; the rest of the broadcast is', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ format: 'json', level: 'info', stream: { write: (l: string) => lines.push(l) } });
+    const s = await start({}, {
+      logger,
+      hubOptions: {
+        validate: (ev) => {
+          if (ev.name === 'bogus:event') throw new Error('unknown event');
+        },
+      },
+    });
+    const a = await client(s.port);
+    const got = collect(a);
+    s.hub.broadcast([
+      { name: 'bogus:event', data: {} },
+      { name: 'project:deleted', data: { id: 'p' } },
+    ]);
+    await waitFor(() => got.length === 1, 2000, 'valid event');
+    expect((got[0] as { type: string }).type).toBe('project:deleted');
+    expect(lines.some((l) => l.includes('event failed validation'))).toBe(true);
+  });
+});
+
+describe('protocol-level ping (CONTRACT §4.3)', () => {
+  it('a peer that stops answering ping frames is dropped; a live one stays', async () => {
+    const s = await start({}, { hubOptions: { heartbeatMs: 40 } });
+    const dead = await client(s.port);
+    const live = await client(s.port);
+    await waitFor(() => s.hub.size === 2, 2000, 'two clients');
+    dead.pause();
+    await waitFor(() => s.hub.size === 1, 3000, 'dead peer dropped');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(s.hub.size).toBe(1);
+    expect(live.readyState).toBe(WebSocket.OPEN);
+  });
+});
