@@ -3,7 +3,7 @@
  * Pure functions: they take the parsed file object (already known to be an object with the right id) and
  * return the entity plus whether anything changed, so that the loader writes back only what changed.
  *
- * Decisions where the contract is silent (documented in docs/storage.md):
+ * Decisions where the contract is silent (documented in src/store/README.md):
  * - A field of the wrong JSON type is treated like a missing one (so `taskIds: "x"` becomes `[]`): a stored
  *   entity must keep the §1 shape or the handlers would crash on it.
  * - Id arrays (`Task.sessionIds`, `Session.taskIds`) drop non-string elements and duplicates (§1.3/§1.4 "no
