@@ -25,6 +25,8 @@ function version(tree: SpecTree, file: string): string | undefined {
 export function compareTrees(oldTree: SpecTree, newTree: SpecTree): Comparison {
   const oldR = new Resolver(oldTree);
   const newR = new Resolver(newTree);
+  oldR.checkAll();
+  newR.checkAll();
   const changes = [
     ...compareOpenApi(side(oldR, OPENAPI_FILE), side(newR, OPENAPI_FILE)).list,
     ...compareAsyncApi(side(oldR, ASYNCAPI_FILE), side(newR, ASYNCAPI_FILE)).list,

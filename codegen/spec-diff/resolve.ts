@@ -197,6 +197,25 @@ export class Resolver {
     return node;
   }
 
+  /** Resolves every $ref of every file once, so a broken ref is a load error even where nothing is compared. */
+  checkAll(): void {
+    const visit = (node: unknown, ctx: Ctx): void => {
+      if (Array.isArray(node)) node.forEach((item) => visit(item, ctx));
+      else if (isObject(node)) {
+        if (typeof node.$ref === 'string') {
+          const target = this.locate(node.$ref, ctx);
+          this.fetch(target.file, target.segments, node.$ref, ctx);
+        }
+        for (const [key, value] of Object.entries(node)) {
+          if (key === 'enum' || key === 'const' || key === 'default' || key === 'example') continue;
+          if (key === 'examples' && Array.isArray(value)) continue; // JSON Schema examples are values
+          visit(value, ctx);
+        }
+      }
+    };
+    for (const file of this.tree.files.keys()) visit(this.tree.files.get(file), this.ctxFor(file));
+  }
+
   /** Follows Reference Objects until a non-reference; sibling keys of a reference override the target's. */
   deref(node: unknown, ctx: Ctx): { node: unknown; ctx: Ctx } {
     const seen = new Set<string>();
