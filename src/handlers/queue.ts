@@ -1,0 +1,168 @@
+import type { Handlers, PeekQueueResult, StartQueueItemResult } from '../../generated/routes/handlers.js';
+import type { QueueItem, QueueState, Session } from '../../generated/types/index.js';
+import { ContractError, notFound } from '../http/contract-error.js';
+import {
+  completeQueueItem,
+  failQueueItem,
+  itemEventFor,
+  peekQueue,
+  pushQueueItem,
+  queueStats,
+  sessionStatusFor,
+  skipQueueItem,
+  startQueueItem,
+  type QueueItemOperation,
+} from '../queue/queue-ops.js';
+import type { Store, StoreReader, Tx } from '../store/index.js';
+import { emitAll, link } from './links.js';
+import { RequestStamps } from './request-stamps.js';
+
+type QueueHandlers = Pick<
+  Handlers,
+  | 'getQueue'
+  | 'peekQueue'
+  | 'startQueueItem'
+  | 'completeQueueItem'
+  | 'failQueueItem'
+  | 'skipQueueItem'
+  | 'listQueueItems'
+  | 'pushQueueItem'
+>;
+
+/**
+ * The common checks Q1 → Q2 → Q3 of CONTRACT §9.2, run first by every queue endpoint (the router has only done
+ * the protocol body checks). Returns the session and its queue.
+ */
+function requireQueue(reader: StoreReader, sessionId: string): { session: Session; queue: QueueState } {
+  const session = reader.getSession(sessionId);
+  if (session === undefined) throw notFound('NOT_FOUND', 'Session not found');
+  if (session.strategy !== 'queue') throw new ContractError(400, 'VALIDATION_ERROR', 'Session does not use queue strategy');
+  const queue = reader.getQueue(sessionId);
+  if (queue === undefined) throw notFound('NOT_FOUND', 'Queue not found');
+  return { session, queue };
+}
+
+/**
+ * Records an item operation (CONTRACT §9.3, §9.5, §4.5 item 7): stores the queue, emits `queue:item_*` →
+ * `queue:updated`, then, when the item's task still exists, sets its `sessionStatus`, stamps it, stores it and
+ * emits `task:updated`. Task `status` is never touched.
+ */
+function recordItemChange(
+  tx: Tx,
+  stamps: RequestStamps,
+  operation: QueueItemOperation,
+  queue: QueueState,
+  item: QueueItem,
+  extra: Record<string, unknown> = {},
+): void {
+  tx.putQueue(queue);
+  tx.emit(itemEventFor(operation), { sessionId: queue.sessionId, item, ...extra });
+  tx.emit('queue:updated', { sessionId: queue.sessionId, queue });
+  const task = tx.getTask(item.taskId);
+  if (task === undefined) return;
+  const updated = { ...task, sessionStatus: sessionStatusFor(operation), updatedAt: stamps.for('task', task.id, task.updatedAt) };
+  tx.putTask(updated);
+  tx.emit('task:updated', updated);
+}
+
+/** The queue clock of one request: item stamps use `now`, the queue's `updatedAt` moves forward (§0.2). */
+function clockFor(tx: Tx, stamps: RequestStamps, queue: QueueState): { now: number; stamp: number } {
+  return { now: tx.now, stamp: stamps.for('queue', queue.sessionId, queue.updatedAt) };
+}
+
+/** Session queues, CONTRACT §2.6 and §9 (E27–E34). */
+export function createQueueHandlers({ store }: { store: Store }): QueueHandlers {
+  return {
+    /** CONTRACT §2.6 E27: Q1–Q3 → `{queue, stats}`. */
+    async getQueue({ params }) {
+      const { queue } = requireQueue(store, params.id);
+      return { queue, stats: queueStats(queue) };
+    },
+
+    /** CONTRACT §2.6 E28, §9.3 top: the first queued item, read-only. */
+    async peekQueue({ params }) {
+      const { queue } = requireQueue(store, params.id);
+      // queue-ops types the empty message as `string`; its value is the contract's literal.
+      return peekQueue(queue) as PeekQueueResult;
+    },
+
+    /**
+     * CONTRACT §9.3 E29 start: Q1–Q3 → "Already processing" (400) → empty answer (no change, no event) → the first
+     * queued item starts. Events: `queue:item_started` → `queue:updated` → `task:updated` (task `working`).
+     */
+    async startQueueItem({ params }) {
+      return store.mutate((tx) => {
+        const { queue } = requireQueue(tx, params.id);
+        const stamps = new RequestStamps(tx);
+        const change = startQueueItem(queue, clockFor(tx, stamps, queue));
+        // The empty answer changes nothing: no write, no event.
+        if (!change.changed) return change.body as StartQueueItemResult;
+        recordItemChange(tx, stamps, 'start', change.queue, change.item);
+        return change.body as StartQueueItemResult;
+      });
+    },
+
+    /** CONTRACT §9.3 E30 complete. Events: `queue:item_completed` → `queue:updated` → `task:updated` (`completed`). */
+    async completeQueueItem({ params }) {
+      return store.mutate((tx) => {
+        const { queue } = requireQueue(tx, params.id);
+        const stamps = new RequestStamps(tx);
+        const change = completeQueueItem(queue, clockFor(tx, stamps, queue));
+        recordItemChange(tx, stamps, 'complete', change.queue, change.item);
+        return change.body;
+      });
+    },
+
+    /**
+     * CONTRACT §9.3 E31 fail: Q1–Q3 → body (`reason` must be a string) → something processing. Events:
+     * `queue:item_failed {sessionId, item, reason}` (reason: the non-blank reason or null) → `queue:updated` →
+     * `task:updated` (`failed`).
+     */
+    async failQueueItem(input) {
+      return store.mutate((tx) => {
+        const { queue } = requireQueue(tx, input.params.id);
+        const body = input.readBody();
+        const stamps = new RequestStamps(tx);
+        const change = failQueueItem(queue, body.reason, clockFor(tx, stamps, queue));
+        recordItemChange(tx, stamps, 'fail', change.queue, change.item, { reason: change.reason });
+        return change.body;
+      });
+    },
+
+    /** CONTRACT §9.3 E32 skip: the processing item, else the first queued one. Events: item_skipped → updated → task. */
+    async skipQueueItem({ params }) {
+      return store.mutate((tx) => {
+        const { queue } = requireQueue(tx, params.id);
+        const stamps = new RequestStamps(tx);
+        const change = skipQueueItem(queue, clockFor(tx, stamps, queue));
+        recordItemChange(tx, stamps, 'skip', change.queue, change.item);
+        return change.body;
+      });
+    },
+
+    /** CONTRACT §2.6 E33: Q1–Q3 → `{items, stats}`. */
+    async listQueueItems({ params }) {
+      const { queue } = requireQueue(store, params.id);
+      return { items: queue.items, stats: queueStats(queue) };
+    },
+
+    /**
+     * CONTRACT §9.3 E34 push: Q1–Q3 → body `taskId` → task exists (404 NOT_FOUND) → not already in the queue (400)
+     * → append → LINK(session, task). Events: `queue:updated` → the LINK pair when something was linked.
+     */
+    async pushQueueItem(input) {
+      return store.mutate((tx) => {
+        const { session, queue } = requireQueue(tx, input.params.id);
+        const { taskId } = input.readBody();
+        if (tx.getTask(taskId) === undefined) throw notFound('NOT_FOUND', 'Task not found');
+        const stamps = new RequestStamps(tx);
+        const change = pushQueueItem(queue, taskId, clockFor(tx, stamps, queue));
+        tx.putQueue(change.queue);
+        const linkEvents = link(tx, stamps, session.id, taskId);
+        tx.emit('queue:updated', { sessionId: session.id, queue: change.queue });
+        emitAll(tx, linkEvents);
+        return change.body;
+      });
+    },
+  };
+}

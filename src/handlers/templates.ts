@@ -1,0 +1,112 @@
+import type { Handlers } from '../../generated/routes/handlers.js';
+import type { Template } from '../../generated/types/index.js';
+import { notFound } from '../http/contract-error.js';
+import type { Store } from '../store/index.js';
+import { defaultTemplateTexts } from '../templates/default-texts.js';
+import { resolveTemplateForRole } from '../templates/resolve.js';
+
+type TemplateHandlers = Pick<
+  Handlers,
+  | 'listTemplates'
+  | 'getTemplate'
+  | 'getTemplateForRole'
+  | 'createTemplate'
+  | 'updateTemplate'
+  | 'resetTemplate'
+  | 'deleteTemplate'
+  | 'getDefaultTemplate'
+>;
+
+const templateNotFound = () => notFound('NOT_FOUND', 'Template not found');
+
+/** Prompt templates, CONTRACT §2.7 and §10 (E35–E42). Roles in paths are validated by the router ("Invalid role"). */
+export function createTemplateHandlers({ store }: { store: Store }): TemplateHandlers {
+  return {
+    /** CONTRACT §2.7 E35: every template, defaults included, oldest first (§0.4). */
+    async listTemplates() {
+      return store.listTemplates();
+    },
+
+    /** CONTRACT §2.7 E36 */
+    async getTemplate({ params }) {
+      return store.getTemplate(params.id) ?? Promise.reject(templateNotFound());
+    },
+
+    /** CONTRACT §2.7 E37, §10.3: the oldest default of the role, else its oldest template, else 404. */
+    async getTemplateForRole({ params }) {
+      return resolveTemplateForRole(store.listTemplates({ role: params.role }), params.role) ?? Promise.reject(templateNotFound());
+    },
+
+    /** CONTRACT §2.7 E38: a client-created template is never a default. Event: `template:created`. */
+    async createTemplate({ body }) {
+      return store.mutate((tx) => {
+        const template: Template = {
+          id: tx.newId('tmpl'),
+          name: body.name,
+          role: body.role,
+          content: body.content,
+          isDefault: false,
+          createdAt: tx.now,
+          updatedAt: tx.now,
+        };
+        tx.putTemplate(template);
+        tx.emit('template:created', template);
+        return template;
+      });
+    },
+
+    /**
+     * CONTRACT §2.7 E39: lookup → body (at least one of name/content, then each non-blank) → merge. `role`,
+     * `isDefault` and `id` of the body are ignored. Event: `template:updated`.
+     */
+    async updateTemplate(input) {
+      return store.mutate((tx) => {
+        const current = tx.getTemplate(input.params.id);
+        if (current === undefined) throw templateNotFound();
+        const body = input.readBody();
+        const template: Template = {
+          ...current,
+          ...(body.name !== undefined && { name: body.name }),
+          ...(body.content !== undefined && { content: body.content }),
+          updatedAt: tx.bump(current.updatedAt),
+        };
+        tx.putTemplate(template);
+        tx.emit('template:updated', template);
+        return template;
+      });
+    },
+
+    /**
+     * CONTRACT §2.7 E40, §10.4: `content` becomes the built-in text of the template's role (the one E42 returns);
+     * `name` and `isDefault` stay. Event: `template:updated`.
+     */
+    async resetTemplate({ params }) {
+      return store.mutate((tx) => {
+        const current = tx.getTemplate(params.id);
+        if (current === undefined) throw templateNotFound();
+        const template: Template = {
+          ...current,
+          content: defaultTemplateTexts[current.role],
+          updatedAt: tx.bump(current.updatedAt),
+        };
+        tx.putTemplate(template);
+        tx.emit('template:updated', template);
+        return template;
+      });
+    },
+
+    /** CONTRACT §2.7 E41: defaults may be deleted too (re-seeded at the next start only if the role has none). */
+    async deleteTemplate({ params }) {
+      return store.mutate((tx) => {
+        if (!tx.deleteTemplate(params.id)) throw templateNotFound();
+        tx.emit('template:deleted', { id: params.id });
+        return { success: true as const, id: params.id };
+      });
+    },
+
+    /** CONTRACT §2.7 E42: the built-in default text of the role; creates nothing. */
+    async getDefaultTemplate({ params }) {
+      return { role: params.role, content: defaultTemplateTexts[params.role] };
+    },
+  };
+}
