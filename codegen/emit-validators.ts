@@ -104,10 +104,7 @@ export function emitValidators(spec: LoadedSpec, out: Output): void {
       ].join('\n'),
     );
   }
-  out.add(
-    'validators/compiled-validator.ts',
-    [],
-    [
+  const compiledValidator = [
       "import type { ErrorObject } from 'ajv';",
       '',
       '/** A precompiled Ajv validator: a type guard that leaves its errors on `errors` (null when valid). */',
@@ -115,8 +112,9 @@ export function emitValidators(spec: LoadedSpec, out: Output): void {
       '  (data: unknown): data is T;',
       '  errors?: ErrorObject[] | null;',
       '}',
-    ].join('\n'),
-  );
+    ].join('\n');
+  // Not derived from the spec: its source is this emitter.
+  out.add('validators/compiled-validator.ts', [{ relPath: 'codegen/emit-validators.ts', text: compiledValidator }], compiledValidator);
   const imports = spec.schemas.map((f) => `import ${importName(f)} from './${f.name}.js';`);
   const entries = spec.schemas.map((f) => `  ${f.title}: ${importName(f)},`);
   out.add(
