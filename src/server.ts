@@ -3,10 +3,15 @@
  * orderly close of §5.7 (stop accepting → WS 1001 → in-flight requests finish → store closed).
  */
 import http from 'node:http';
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import express, { type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { Handlers } from '../generated/routes/handlers.js';
+import { createApiRouter as generatedApiRouter } from '../generated/routes/router.js';
+import { eventValidators, isEventName } from '../generated/events/index.js';
 import type { Config } from './config.js';
 import { ConfigError, deriveServerUrl } from './config.js';
 import { createApp } from './app.js';
@@ -15,7 +20,9 @@ import { EventHub, type EventHubOptions, type HubEvent } from './ws/hub.js';
 import { createHealthHandlers } from './handlers/health.js';
 import { systemClock, type Clock } from './clock.js';
 import { Store } from './store/index.js';
-import { mkdir } from 'node:fs/promises';
+import { createProjectHandlers } from './handlers/projects.js';
+import { createTaskHandlers } from './handlers/tasks.js';
+import { createSessionHandlers } from './handlers/sessions.js';
 
 /** What the server needs from the store. */
 export interface StoreHandle {
@@ -41,7 +48,7 @@ export interface HandlerContext {
   hub: EventHub;
 }
 
-export type HandlerMap = Record<string, (input: never) => Promise<unknown>>;
+export type HandlerMap = Partial<Handlers>;
 
 export interface ServerDeps {
   logger: Logger;
@@ -52,6 +59,8 @@ export interface ServerDeps {
   createApiRouter?: (handlers: HandlerMap, options: { maxBodyBytes: number }) => RequestHandler;
   /** The handlers of every tag other than health (health is always added); default: src/handlers/*. */
   buildHandlers?: (ctx: HandlerContext) => HandlerMap;
+  /** Validate every event against the event catalogue before sending it; default: NODE_ENV=test. */
+  validateEvents?: boolean;
   /** Hub tuning (tests use small limits). */
   hubOptions?: Pick<EventHubOptions, 'maxBufferedBytes' | 'slowConsumerGraceMs' | 'heartbeatMs' | 'maxPayload' | 'validate'>;
 }
@@ -78,12 +87,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     hostGuard: config.hostIsLoopback,
     token: config.apiToken,
     clock,
+    validate: (deps.validateEvents ?? config.nodeEnv === 'test') ? validateAgainstCatalogue : undefined,
     ...deps.hubOptions,
   });
 
   // 2. Storage init. Events reach the hub only after their writes are durable (the store calls onCommit then).
   const openStore = deps.openStore ?? defaultOpenStore;
-  const createApiRouter = deps.createApiRouter ?? defaultCreateApiRouter;
+  const createApiRouter = deps.createApiRouter ?? generatedApiRouter;
   const buildHandlers = deps.buildHandlers ?? defaultBuildHandlers;
   // CONTRACT §5.2 step 1: SESSION_DIR too (the store creates DATA_DIR and its folders).
   try {
@@ -194,7 +204,7 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 /** The file store of src/store/ (CONTRACT §5), with the pino logger adapted to the store's logger shape. */
 async function defaultOpenStore(options: OpenStoreOptions): Promise<StoreHandle> {
   const { logger } = options;
-  return Store.open({
+  const store = await Store.open({
     dataDir: options.dataDir,
     clock: options.clock,
     onCommit: (events) => options.onCommit([...events]),
@@ -203,21 +213,32 @@ async function defaultOpenStore(options: OpenStoreOptions): Promise<StoreHandle>
       info: (message, extra) => logger.info(extra ?? {}, message),
     },
   });
+  // TODO(wiring): CONTRACT §5.2 step 4, seedDefaultTemplates(store) from src/templates/seed.ts once committed.
+  return store;
 }
 
-// TODO(wiring): interim router until generated/routes/router.ts is in the checkout: serves only E43 and E44,
-// through the same handlers; everything else falls through to the 404 handler.
-function defaultCreateApiRouter(handlers: HandlerMap, _options: { maxBodyBytes: number }): RequestHandler {
-  const router = express.Router({ caseSensitive: true });
-  const serve = (name: string): RequestHandler => async (_req, res) => {
-    const handler = handlers[name] as (input: unknown) => Promise<unknown>;
-    res.status(200).json(await handler({ params: {}, query: {}, body: {} }));
+/**
+ * The handlers of src/handlers/ (one factory per tag). Operations without a handler answer 501 from the
+ * generated router. Only the real file store can back them; a stand-in store (tests) gets health only.
+ * TODO(wiring): queue, templates, skills and spawn factories once they are committed; then type this as the
+ * complete `Handlers` so that the type checker reports a missing one.
+ */
+function defaultBuildHandlers(ctx: HandlerContext): HandlerMap {
+  if (!(ctx.store instanceof Store)) return {};
+  const store = ctx.store;
+  const host = { hostname: hostname(), platform: process.platform };
+  return {
+    ...createProjectHandlers({ store }),
+    ...createTaskHandlers({ store }),
+    ...createSessionHandlers({ store, host }),
   };
-  router.get('/health', serve('getHealth'));
-  router.get('/ws-status', serve('getWsStatus'));
-  return router;
 }
 
-function defaultBuildHandlers(_ctx: HandlerContext): HandlerMap {
-  return {};
+/** Tests: an event that is not in the AsyncAPI catalogue, or whose payload does not match it, is refused. */
+function validateAgainstCatalogue(event: HubEvent): void {
+  if (!isEventName(event.name)) throw new Error(`unknown event ${event.name}`);
+  const validate = eventValidators[event.name];
+  if (!validate(event.data)) {
+    throw new Error(`invalid ${event.name} payload: ${JSON.stringify(validate.errors ?? [])}`);
+  }
 }

@@ -1,14 +1,9 @@
 /** Health handlers: E43 GET /health and E44 GET /ws-status (CONTRACT §2.8, §1.12). */
-import type { WsStatus } from '../ws/hub.js';
+import type { Handlers } from '../../generated/routes/handlers.js';
+import type { Health, WsStatus } from '../../generated/types/index.js';
 import { systemClock, type Clock } from '../clock.js';
 
-/** CONTRACT §1.12 Health. */
-export interface Health {
-  status: 'ok';
-  timestamp: number;
-  uptime: number;
-  storage: { quarantined: number };
-}
+export type { Health, WsStatus };
 
 export interface HealthDeps {
   /** Read at every call: files quarantined by the last startup load (§5.5). */
@@ -20,17 +15,17 @@ export interface HealthDeps {
 }
 
 /** Returns the `getHealth` and `getWsStatus` handlers; both ignore their input. */
-export function createHealthHandlers(deps: HealthDeps) {
+export function createHealthHandlers(deps: HealthDeps): Pick<Handlers, 'getHealth' | 'getWsStatus'> {
   const clock = deps.clock ?? systemClock;
   return {
-    /** E43: never needs a token (the auth middleware exempts it). */
-    async getHealth(_input?: unknown): Promise<Health> {
+    /** CONTRACT §2.8 E43: never needs a token (the auth middleware exempts it). */
+    async getHealth() {
       const now = clock.now();
       const uptime = deps.startedAt === undefined ? process.uptime() : Math.max(0, now - deps.startedAt) / 1000;
       return { status: 'ok', timestamp: now, uptime, storage: { quarantined: deps.store.quarantinedCount } };
     },
-    /** E44: always the same shape, also with 0 clients. */
-    async getWsStatus(_input?: unknown): Promise<WsStatus> {
+    /** CONTRACT §2.8 E44: always the same shape, also with 0 clients. */
+    async getWsStatus() {
       return deps.hub.status();
     },
   };

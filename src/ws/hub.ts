@@ -13,6 +13,7 @@ import { hostNotAllowed, isAllowedHostHeader } from '../http/host-guard.js';
 import { bearerToken, createTokenCheck, unauthorized } from '../http/auth.js';
 import type { CorsPolicy } from '../http/cors.js';
 import { systemClock, type Clock } from '../clock.js';
+import type { WsStatus } from '../../generated/types/index.js';
 
 /** One event as the store hands it over after a durable commit. */
 export interface HubEvent {
@@ -20,13 +21,8 @@ export interface HubEvent {
   data: unknown;
 }
 
-export type ReadyStateText = 'CONNECTING' | 'OPEN' | 'CLOSING' | 'CLOSED';
-
-/** CONTRACT §1.12 WsStatus. */
-export interface WsStatus {
-  connectedClients: number;
-  clients: Array<{ readyState: 0 | 1 | 2 | 3; readyStateText: ReadyStateText }>;
-}
+export type { WsStatus };
+type ReadyStateText = WsStatus['clients'][number]['readyStateText'];
 
 export interface EventHubOptions {
   logger: Logger;

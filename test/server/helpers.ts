@@ -49,7 +49,7 @@ export function standInStore(quarantined = 0): StandInStore {
 export function standInRouter(handlers: HandlerMap, options: { maxBodyBytes: number }): RequestHandler {
   const r = express.Router({ caseSensitive: true });
   const call = (name: string): RequestHandler => async (_req, res) => {
-    const h = handlers[name] as (input: unknown) => Promise<unknown>;
+    const h = (handlers as Record<string, (input: unknown) => Promise<unknown>>)[name]!;
     res.status(200).json(await h({ params: {}, query: {}, body: {} }));
   };
   r.get('/health', call('getHealth'));
@@ -90,6 +90,7 @@ export async function startTestServer(
     logger: silentLogger(),
     openStore: async () => standIn,
     createApiRouter: standInRouter,
+    validateEvents: false,
     ...extra,
   });
   return Object.assign(running, { config, standIn });
