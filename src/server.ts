@@ -23,6 +23,12 @@ import { Store } from './store/index.js';
 import { createProjectHandlers } from './handlers/projects.js';
 import { createTaskHandlers } from './handlers/tasks.js';
 import { createSessionHandlers } from './handlers/sessions.js';
+import { createQueueHandlers } from './handlers/queue.js';
+import { createTemplateHandlers } from './handlers/templates.js';
+import { createSkillHandlers } from './handlers/skills.js';
+import { createSpawnHandlers } from './handlers/spawn.js';
+import { SkillRegistry } from './skills/registry.js';
+import { seedDefaultTemplates } from './templates/seed.js';
 
 /** What the server needs from the store. */
 export interface StoreHandle {
@@ -213,25 +219,48 @@ async function defaultOpenStore(options: OpenStoreOptions): Promise<StoreHandle>
       info: (message, extra) => logger.info(extra ?? {}, message),
     },
   });
-  // TODO(wiring): CONTRACT §5.2 step 4, seedDefaultTemplates(store) from src/templates/seed.ts once committed.
+  try {
+    // CONTRACT §5.2 step 4 / §10.2: no event is emitted by seeding.
+    const seeded = await seedDefaultTemplates(store);
+    if (seeded.length > 0) logger.info({ roles: seeded.map((t) => t.role) }, 'seeded default templates');
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   return store;
 }
 
 /**
- * The handlers of src/handlers/ (one factory per tag). Operations without a handler answer 501 from the
- * generated router. Only the real file store can back them; a stand-in store (tests) gets health only.
- * TODO(wiring): queue, templates, skills and spawn factories once they are committed; then type this as the
- * complete `Handlers` so that the type checker reports a missing one.
+ * The handlers of src/handlers/, one factory per tag: the complete `Handlers` minus health (added by
+ * startServer), so the type checker reports a missing one. Only the real file store can back them; a stand-in
+ * store (tests of the HTTP layer) gets health only.
  */
 function defaultBuildHandlers(ctx: HandlerContext): HandlerMap {
   if (!(ctx.store instanceof Store)) return {};
+  const { config, logger } = ctx;
   const store = ctx.store;
   const host = { hostname: hostname(), platform: process.platform };
-  return {
+  const handlers: Omit<Handlers, 'getHealth' | 'getWsStatus'> = {
     ...createProjectHandlers({ store }),
     ...createTaskHandlers({ store }),
     ...createSessionHandlers({ store, host }),
+    ...createQueueHandlers({ store }),
+    ...createTemplateHandlers({ store }),
+    ...createSkillHandlers({ registry: new SkillRegistry({ skillsDir: config.skillsDir, logger }) }),
+    ...createSpawnHandlers({
+      store,
+      host,
+      logger,
+      config: {
+        sessionDir: config.sessionDir,
+        dataDir: config.dataDir,
+        serverUrl: config.serverUrl,
+        manifestGenerator: config.manifestGenerator,
+        cliPath: config.maestroCliPath,
+      },
+    }),
   };
+  return handlers;
 }
 
 /** Tests: an event that is not in the AsyncAPI catalogue, or whose payload does not match it, is refused. */

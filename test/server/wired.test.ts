@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { silentLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { operations } from '../../generated/routes/router.js';
 import { collect, JSON_CT, openClient, request, testConfig, waitFor } from './helpers.js';
 
 describe('the wired server', () => {
@@ -59,5 +60,26 @@ describe('the wired server', () => {
     const missing = await request(s.port, 'GET', '/api/projects/nope');
     expect(missing.status).toBe(404);
     expect(missing.json).toMatchObject({ error: true, code: 'PROJECT_NOT_FOUND' });
+  });
+
+  it('default templates are seeded at start', async () => {
+    const res = await request(s.port, 'GET', '/api/templates');
+    const roles = (res.json as Array<{ role: string; isDefault: boolean }>).map((t) => [t.role, t.isDefault]);
+    expect(roles.sort()).toEqual([
+      ['orchestrator', true],
+      ['worker', true],
+    ]);
+  });
+
+  it('every operation of the spec has a handler: none answers 501, none answers 5xx to an empty request', async () => {
+    for (const op of operations) {
+      const p = op.path.replace(/\{[^}]+\}/g, 'unknown-id');
+      const res = await request(s.port, op.method.toUpperCase(), p, {
+        headers: { 'Content-Type': 'application/json' },
+        body: op.method === 'get' || op.method === 'delete' ? undefined : '{}',
+      });
+      expect(res.status, `${op.operationId} ${p}`).toBeLessThan(500);
+      expect(res.headers['content-type']).toBe(JSON_CT);
+    }
   });
 });
