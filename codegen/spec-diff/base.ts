@@ -15,12 +15,13 @@ export interface AutoBase {
 export function pickAutoBase(cwd: string, mainRef = 'origin/main'): AutoBase | null {
   const head = resolveCommit('HEAD', cwd);
   if (!head) return null;
-  if (resolveCommit(mainRef, cwd)) {
+  const hasMain = resolveCommit(mainRef, cwd) !== null;
+  if (hasMain) {
     const mergeBase = git(['merge-base', 'HEAD', mainRef], cwd);
     const commit = mergeBase.stdout.trim();
     if (mergeBase.status === 0 && commit !== '' && commit !== head) return { ref: commit, why: `merge base of HEAD and ${mainRef}` };
   }
   const parent = resolveCommit('HEAD~1', cwd);
-  if (parent) return { ref: parent, why: 'HEAD~1 (HEAD is the merge base)' };
+  if (parent) return { ref: parent, why: hasMain ? `HEAD~1 (HEAD is the merge base with ${mainRef})` : `HEAD~1 (no ${mainRef})` };
   return null;
 }

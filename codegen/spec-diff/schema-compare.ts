@@ -237,7 +237,12 @@ export function compareSchemas(
       const changed = explicit
         ? canonical(oldOrder) !== canonical(newOrder)
         : canonical(common(oldOrder, newOrder)) !== canonical(common(newOrder, oldOrder));
-      if (changed) emit('validation-order-changed', location, `validation order ${show(oldOrder, 80)} → ${show(newOrder, 80)}`);
+      if (changed) {
+        let from = 0;
+        while (from < oldOrder.length && oldOrder[from] === newOrder[from]) from++;
+        const tail = (list: unknown[]) => show(list.slice(from), 70);
+        emit('validation-order-changed', location, `validation order changed from position ${from + 1}: ${tail(oldOrder)} → ${tail(newOrder)}`);
+      }
     }
   } else {
     for (const key of ['x-error-codes', 'x-error-messages', 'x-validation-order']) {
@@ -247,11 +252,12 @@ export function compareSchemas(
 
   // everything else
   const keys = new Set([...Object.keys(oldSchema), ...Object.keys(newSchema)]);
+  const texts = [...DESCRIPTIVE].filter((key) => canonical(oldSchema[key]) !== canonical(newSchema[key]));
+  if (texts.length) out.add('description-changed', location, `${texts.join(' and ')} changed`);
   for (const key of keys) {
-    if (HANDLED.has(key) || canonical(oldSchema[key]) === canonical(newSchema[key])) continue;
+    if (HANDLED.has(key) || DESCRIPTIVE.has(key) || canonical(oldSchema[key]) === canonical(newSchema[key])) continue;
     const text = `${key} ${show(oldSchema[key], 40)} → ${show(newSchema[key], 40)}`;
-    if (DESCRIPTIVE.has(key)) out.add('description-changed', location, `${key} changed`);
-    else if (EXAMPLES.has(key)) out.add('example-changed', location, `${key} changed`);
+    if (EXAMPLES.has(key)) out.add('example-changed', location, `${key} changed`);
     else if (key.startsWith('x-')) out.add('extension-changed', location, text);
     else if (ANNOTATIONS.has(key)) out.add('annotation-changed', location, text);
     else emit('constraint-changed', location, text);
