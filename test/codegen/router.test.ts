@@ -259,7 +259,8 @@ describe('role path parameter', () => {
 
 describe('body protocol checks (CONTRACT §3.3 4–7)', () => {
   it('415 for a non-empty body without or with a non-JSON Content-Type', async () => {
-    for (const headers of [{}, { 'content-type': 'text/plain' }, { 'content-type': 'application/jsonx' }]) {
+    const headerSets: Record<string, string>[] = [{}, { 'content-type': 'text/plain' }, { 'content-type': 'application/jsonx' }];
+    for (const headers of headerSets) {
       const reply = await request('POST', '/api/tasks', { body: '{"projectId":"p","title":"t"}', headers });
       expect(reply.status).toBe(415);
       expect(reply.body).toEqual({ error: true, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' });
