@@ -1,8 +1,9 @@
 /**
- * The exclusive DATA_DIR lock (CONTRACT §5.4 "One writer"): a file `.lock` created with O_EXCL that holds
- * the owner's pid. A lock whose pid no longer runs is taken over; a live holder makes the start fail.
+ * The exclusive DATA_DIR lock (CONTRACT §5.4 "One writer"): a file `.lock` that holds the owner's pid,
+ * created exclusively (hard link of a fully written temp file). A lock whose pid no longer runs is taken over; a live holder makes the start fail.
  */
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { StoreStartupError } from './errors.js';
 
@@ -41,21 +42,29 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
+/**
+ * Create the lock file with its content in one step: the pid is written to a private temp file which is then
+ * hard-linked to the lock path (link fails with EEXIST when the lock exists). So a lock file is never seen
+ * empty by a contender, which would otherwise take a half-created lock for a stale one.
+ */
 async function tryCreate(path: string, pid: number): Promise<boolean> {
-  let handle;
+  const tmp = `${path}.${pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(tmp, 'wx', 0o644);
   try {
-    handle = await open(path, 'wx', 0o644);
+    try {
+      await handle.writeFile(`${pid}\n`, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(tmp, path);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
-  }
-  try {
-    await handle.writeFile(`${pid}\n`, 'utf8');
-    await handle.sync();
   } finally {
-    await handle.close();
+    await unlink(tmp).catch(() => undefined);
   }
-  return true;
 }
 
 async function readHolder(path: string): Promise<{ text: string } | undefined> {
@@ -72,12 +81,17 @@ async function readHolder(path: string): Promise<{ text: string } | undefined> {
  * holder's pid when a live process holds it.
  *
  * Taking over a stale lock: the stale file is first renamed to a unique name (only one contender can win that
- * rename), its content is checked to still be the stale one, and only then is a fresh lock created with O_EXCL.
- * If a contender's fresh lock was renamed by mistake it is put back with link() (which never overwrites).
+ * rename), its content is checked to still be the stale one, and only then is a fresh lock created. If a
+ * contender's fresh lock was renamed by mistake it is put back with link() (which never overwrites). Known
+ * limit: with three or more servers starting at the same instant on a stale lock, a third one can slip in
+ * while a fresh lock is being put back; the contract's model is one server per machine.
  */
 export async function acquireDataDirLock(dataDir: string, lockPath: string, pid: number = process.pid): Promise<DataDirLock> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    if (await tryCreate(lockPath, pid)) return heldLock(lockPath, pid);
+    if (await tryCreate(lockPath, pid)) {
+      await removeDeadHelpers(lockPath);
+      return heldLock(lockPath, pid);
+    }
 
     const holder = await readHolder(lockPath);
     if (holder === undefined) continue; // released meanwhile: try again
@@ -100,6 +114,19 @@ export async function acquireDataDirLock(dataDir: string, lockPath: string, pid:
     await unlink(aside).catch(() => undefined);
   }
   throw new Error(`Could not acquire the lock ${lockPath}: too much contention`);
+}
+
+/** Remove `.lock.{pid}.{hex}.tmp` / `.lock.stale.{pid}.{hex}` files that crashed contenders left behind. */
+async function removeDeadHelpers(lockPath: string): Promise<void> {
+  const dir = dirname(lockPath);
+  const prefix = `${basename(lockPath)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(?:stale\.)?([0-9]+)\.[0-9a-f]+(?:\.tmp)?$/.exec(name.slice(prefix.length));
+    if (m === null || isProcessAlive(Number(m[1]))) continue;
+    await unlink(join(dir, name)).catch(() => undefined);
+  }
 }
 
 function heldLock(path: string, pid: number): DataDirLock {

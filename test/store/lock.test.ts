@@ -72,13 +72,39 @@ describe('DATA_DIR lock (CONTRACT §5.4 one writer)', () => {
     }
   });
 
-  it('concurrent acquirers of a stale lock: exactly one wins', async () => {
+  it('two concurrent acquirers of a stale lock: exactly one wins (repeated)', async () => {
+    const dead = await deadPid();
+    for (let round = 0; round < 25; round++) {
+      const dir = await tempDir();
+      const path = join(dir, '.lock');
+      await writeFile(path, `${dead}\n`);
+      const results = await Promise.allSettled([0, 1].map(() => acquireDataDirLock(dir, path)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof DataDirLockedError)).toBe(true);
+      expect((await readFile(path, 'utf8')).trim()).toBe(String(process.pid));
+      // No helper files are left next to the lock.
+      expect((await readdir(dir)).filter((n) => n !== '.lock')).toEqual([]);
+    }
+  });
+
+  it('two concurrent acquirers of a free lock: exactly one wins (repeated)', async () => {
+    for (let round = 0; round < 25; round++) {
+      const dir = await tempDir();
+      const path = join(dir, '.lock');
+      const results = await Promise.allSettled([0, 1, 2, 3].map(() => acquireDataDirLock(dir, path)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    }
+  });
+
+  it("helper files left by crashed contenders are removed, a live contender's are kept", async () => {
     const dir = await tempDir();
-    await writeFile(join(dir, '.lock'), `${await deadPid()}\n`);
-    const path = join(dir, '.lock');
-    const results = await Promise.allSettled([1001, 1002, 1003, 1004].map(() => acquireDataDirLock(dir, path)));
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof DataDirLockedError)).toBe(true);
+    const dead = await deadPid();
+    await writeFile(join(dir, `.lock.${dead}.abcd1234.tmp`), `${dead}\n`);
+    await writeFile(join(dir, `.lock.stale.${dead}.abcd1234`), '1\n');
+    await writeFile(join(dir, `.lock.${process.pid}.00ff00ff.tmp`), 'in flight');
+    const lock = await acquireDataDirLock(dir, join(dir, '.lock'));
+    expect((await readdir(dir)).sort()).toEqual(['.lock', `.lock.${process.pid}.00ff00ff.tmp`]);
+    await lock.release();
   });
 
   it('release does not remove a lock that another process has taken since', async () => {
