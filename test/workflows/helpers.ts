@@ -8,7 +8,7 @@ import { ContractError } from '../../src/http/contract-error.js';
 import { createProjectHandlers } from '../../src/handlers/projects.js';
 import { createSessionHandlers } from '../../src/handlers/sessions.js';
 import { createTaskHandlers } from '../../src/handlers/tasks.js';
-import { Store, type StoreEvent } from '../../src/store/index.js';
+import { Store, type StoreEvent, type StoreIO } from '../../src/store/index.js';
 
 export const HOST = { hostname: 'test-host', platform: 'linux' };
 export const T0 = 1_700_000_000_000;
@@ -39,7 +39,7 @@ export interface Harness {
 
 const open: Store[] = [];
 
-export async function openHarness(dataDir?: string): Promise<Harness> {
+export async function openHarness(dataDir?: string, options: { io?: StoreIO } = {}): Promise<Harness> {
   const dir = dataDir ?? (await tempDir());
   const clock = new ManualClock(T0);
   const events: StoreEvent[] = [];
@@ -50,7 +50,7 @@ export async function openHarness(dataDir?: string): Promise<Harness> {
   };
   const h: Harness = {
     dataDir: dir,
-    store: await Store.open({ dataDir: dir, clock, onCommit, hostname: HOST.hostname, platform: HOST.platform }),
+    store: await Store.open({ dataDir: dir, clock, onCommit, hostname: HOST.hostname, platform: HOST.platform, ...options }),
     clock,
     events,
     commits,
@@ -60,7 +60,7 @@ export async function openHarness(dataDir?: string): Promise<Harness> {
     },
     async reopen() {
       await h.store.close();
-      h.store = await Store.open({ dataDir: dir, clock, onCommit, hostname: HOST.hostname, platform: HOST.platform });
+      h.store = await Store.open({ dataDir: dir, clock, onCommit, hostname: HOST.hostname, platform: HOST.platform, ...options });
       open.push(h.store);
       return h.store;
     },
