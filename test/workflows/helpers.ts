@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { Project, Session, Task } from '../../generated/types/index.js';
+import { eventValidators, isEventName } from '../../generated/events/index.js';
 import { ManualClock } from '../../src/clock.js';
 import { ContractError } from '../../src/http/contract-error.js';
 import { createProjectHandlers } from '../../src/handlers/projects.js';
@@ -38,6 +39,17 @@ export interface Harness {
 }
 
 const open: Store[] = [];
+/** Events that are not in the AsyncAPI catalogue or whose payload does not match it; `cleanup` fails on any. */
+const invalidEvents: string[] = [];
+
+function checkCatalogue(event: StoreEvent): void {
+  if (!isEventName(event.name)) {
+    invalidEvents.push(`unknown event ${event.name}`);
+    return;
+  }
+  const validate = eventValidators[event.name] as ((data: unknown) => boolean) & { errors?: unknown };
+  if (!validate(event.data)) invalidEvents.push(`invalid ${event.name} payload: ${JSON.stringify(validate.errors)}`);
+}
 
 export async function openHarness(dataDir?: string, options: { io?: StoreIO } = {}): Promise<Harness> {
   const dir = dataDir ?? (await tempDir());
@@ -45,6 +57,7 @@ export async function openHarness(dataDir?: string, options: { io?: StoreIO } = 
   const events: StoreEvent[] = [];
   const commits: StoreEvent[][] = [];
   const onCommit = (batch: readonly StoreEvent[]) => {
+    batch.forEach(checkCatalogue);
     commits.push([...batch]);
     events.push(...batch);
   };
@@ -69,10 +82,12 @@ export async function openHarness(dataDir?: string, options: { io?: StoreIO } = 
   return h;
 }
 
-/** afterEach: close every store and remove every temp folder. */
+/** afterEach: close every store, remove every temp folder, and fail when an event broke the AsyncAPI catalogue. */
 export async function cleanup(): Promise<void> {
   for (const s of open.splice(0)) await s.close().catch(() => undefined);
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  const invalid = invalidEvents.splice(0);
+  expect(invalid, 'events outside the AsyncAPI catalogue').toEqual([]);
 }
 
 /** The core handlers, used to build fixtures the way clients do. */
