@@ -108,7 +108,7 @@ export function request(
   port: number,
   method: string,
   urlPath: string,
-  options: { headers?: Record<string, string>; body?: string; agent?: http.Agent } = {},
+  options: { headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(
