@@ -36,6 +36,8 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
     const b = await client(s.port, { path: '/any/path?x=1' });
     const gotA = collect(a);
     const gotB = collect(b);
+    const binaryFlags: boolean[] = [];
+    a.on('message', (_data, isBinary) => binaryFlags.push(isBinary));
     const before = Date.now();
     s.hub.broadcast([
       { name: 'task:updated', data: { id: 'task_1', title: 'é ✓' } },
@@ -50,6 +52,7 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
       expect(Number.isInteger(m1!.timestamp)).toBe(true);
       expect(m1!.timestamp as number).toBeGreaterThanOrEqual(before);
     }
+    expect(binaryFlags).toEqual([false, false]); // text frames
   });
 
   it('a broadcast with zero clients or zero events is a no-op', async () => {
