@@ -1,0 +1,429 @@
+/**
+ * `npm run bench` — the measurements of issue 7 against same-run baselines; `npm run bench -- --quick` — the
+ * ~1-minute subset CI runs (smaller stores, shorter runs; numbers are indicative only).
+ *
+ * Processes: this one seeds DATA_DIR, drives the load (autocannon) and the event rate, and reports. The
+ * server under test (`node --import tsx src/main.ts`, exactly as `npm start`), the two baselines and the
+ * WebSocket clients each run in their own process, so nothing measured shares an event loop with the load
+ * generator.
+ *
+ * Options: --quick; --only=validation,codegen,startup,get,list,post,patch,spawn,queue,ws (comma list);
+ * --profile (server CPU profiles into bench/results/profiles/); --keep (keep the temp folder);
+ * --out=<file> (default bench/results/latest.json, or latest-quick.json with --quick).
+ * Docs: docs/performance.md.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { measure, type LoadResult } from './lib/load.js';
+import { ROOT, httpGet, httpPost, rssOf, startBaseline, startMaestro, type MaestroEnv } from './lib/procs.js';
+import { seedDataDir, type SeedInfo } from './lib/seed.js';
+import { measureValidation, type ValidationResult } from './lib/validation.js';
+import { measureWsLag, type WsLagResult } from './lib/ws-lag.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const profile = args.includes('--profile');
+const keep = args.includes('--keep');
+const onlyArg = args.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const outArg = args.find((a) => a.startsWith('--out='));
+const outFile = path.resolve(ROOT, outArg ? outArg.slice('--out='.length) : `bench/results/${quick ? 'latest-quick' : 'latest'}.json`);
+const want = (name: string) => only === undefined || only.has(name);
+
+const P = quick
+  ? {
+      big: { projects: 20, tasksPerProject: 500, sessions: 1000 },
+      small: { projects: 2, tasksPerProject: 500, sessions: 100 },
+      queueSessions: 60,
+      queueItems: 60,
+      connections: 50,
+      warmupSec: 1,
+      durationSec: 2,
+      runs: 2,
+      startupRuns: 1,
+      wsClients: [100],
+      wsWarmupSec: 1,
+      wsDurationSec: 3,
+      validationIterations: 50_000,
+    }
+  : {
+      big: { projects: 100, tasksPerProject: 1000, sessions: 10_000 },
+      small: { projects: 10, tasksPerProject: 1000, sessions: 1000 },
+      queueSessions: 150,
+      queueItems: 150,
+      connections: 50,
+      warmupSec: 3,
+      durationSec: 10,
+      runs: 2,
+      startupRuns: 3,
+      wsClients: [100, 1000],
+      wsWarmupSec: 2,
+      wsDurationSec: 10,
+      validationIterations: 200_000,
+    };
+
+interface Row {
+  scenario: string;
+  rps?: number;
+  p50?: number;
+  p99?: number;
+  non2xx?: number;
+  note?: string;
+}
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const rows: Row[] = [];
+const targets: Target[] = [];
+const json: Record<string, unknown> = {};
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-bench-'));
+const profileDir = path.join(ROOT, 'bench/results/profiles');
+const serverArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+
+function envFor(name: string): MaestroEnv {
+  const skillsDir = path.join(tmp, 'skills');
+  fs.mkdirSync(skillsDir, { recursive: true });
+  return { dataDir: path.join(tmp, name, 'data'), sessionDir: path.join(tmp, name, 'sessions'), skillsDir };
+}
+
+function seed(name: string, shape: { projects: number; tasksPerProject: number; sessions: number }): { env: MaestroEnv; info: SeedInfo } {
+  const env = envFor(name);
+  const info = seedDataDir({
+    dataDir: env.dataDir,
+    sessionDir: env.sessionDir,
+    ...shape,
+    queueSessions: P.queueSessions,
+    queueItems: P.queueItems,
+  });
+  log(`seeded ${name}: ${info.tasks} tasks, ${info.sessionCount} sessions, ${info.files} files in ${info.seedMs} ms`);
+  return { env, info };
+}
+
+function loadRow(scenario: string, r: LoadResult, note?: string): Row {
+  const row: Row = { scenario, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx + r.errors, note };
+  rows.push(row);
+  log(`${scenario}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx/errors ${r.non2xx + r.errors} (runs: ${r.runs.map((x) => x.rps).join(', ')})`);
+  return row;
+}
+
+const pct = (a: number, b: number) => Math.round((a / b) * 1000) / 10;
+const loadBase = () => ({ connections: P.connections, warmupSec: P.warmupSec, durationSec: P.durationSec, runs: P.runs });
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const gitRev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  const gitDirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'generated'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
+  json.meta = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memGb: Math.round(os.totalmem() / 1e9),
+    git: gitRev + (gitDirty ? '+dirty' : ''),
+    params: P,
+  };
+
+  // 1. Validation microbenchmark (nothing else running yet).
+  if (want('validation')) {
+    const v: ValidationResult = measureValidation(P.validationIterations);
+    json.validation = v;
+    for (const c of v.cases) log(`validation ${c.name}: ${c.us} µs`);
+    rows.push({ scenario: 'request validation, typical valid body', note: `${v.typicalUs} µs/request (worst case ${v.worstUs} µs: invalid body + error mapping)` });
+    targets.push({ target: 'request validation ≤ 15 µs per request', measured: `${v.typicalUs} µs typical, ${v.worstUs} µs invalid body`, met: v.typicalUs <= 15 });
+    targets.push({ target: 'zero schema compiles at run time', measured: `${v.runtimeCompiles} Ajv compiles`, met: v.runtimeCompiles === 0 });
+  }
+
+  // 2. Codegen: the whole generation into a scratch folder, as its own process (what a developer waits for).
+  if (want('codegen')) {
+    const out = path.join(tmp, 'codegen-out');
+    const t0 = performance.now();
+    execFileSync(process.execPath, ['--import', 'tsx', 'codegen/main.ts', '--out', out, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const ms = Math.round(performance.now() - t0);
+    json.codegen = { ms };
+    log(`codegen: ${ms} ms`);
+    rows.push({ scenario: 'codegen (tsx codegen/main.ts --out <tmp>)', note: `${ms} ms` });
+    targets.push({ target: 'codegen < 10 s', measured: `${(ms / 1000).toFixed(2)} s`, met: ms < 10_000 });
+  }
+
+  const needBig = ['startup', 'get', 'list', 'post', 'patch', 'spawn', 'queue', 'ws'].some(want);
+  if (!needBig) return finish(started);
+  const big = seed('big', P.big);
+  const bigLabel = `${big.info.tasks / 1000}k tasks`;
+
+  // 3. Start-up time to the first served request, and memory, with the big store on disk.
+  if (want('startup')) {
+    const samples: { readyMs: number; firstGetMs: number; rssMb: number; peakMb: number }[] = [];
+    for (let i = 0; i < P.startupRuns; i++) {
+      const s = await startMaestro(big.env);
+      const t0 = performance.now();
+      const got = await httpGet(`${s.url}/api/tasks/${big.info.getTaskId}`);
+      if (got.status !== 200) throw new Error(`GET task after start: ${got.status}`);
+      const firstGetMs = s.readyMs + (performance.now() - t0);
+      const mem = rssOf(s.proc.pid!) ?? { rssMb: NaN, peakMb: NaN };
+      samples.push({ readyMs: Math.round(s.readyMs), firstGetMs: Math.round(firstGetMs), ...mem });
+      await s.stop();
+      log(`start-up run ${i + 1}: /health 200 after ${Math.round(s.readyMs)} ms, RSS ${mem.rssMb} MB (peak ${mem.peakMb} MB)`);
+    }
+    const med = (k: keyof (typeof samples)[number]) => [...samples.map((s) => s[k])].sort((a, b) => a - b)[Math.floor((samples.length - 1) / 2)]!;
+    const st = { runs: samples, readyMs: med('readyMs'), rssMb: med('rssMb'), peakMb: med('peakMb') };
+    json.startup = { tasks: big.info.tasks, sessions: big.info.sessionCount, ...st };
+    rows.push({ scenario: `start-up, ${bigLabel} + ${big.info.sessionCount / 1000}k sessions`, note: `${st.readyMs} ms to first 200; RSS ${st.rssMb} MB (peak ${st.peakMb} MB)` });
+    targets.push({ target: `start-up < 2 s (${bigLabel} + ${big.info.sessionCount} sessions)`, measured: `${st.readyMs} ms`, met: st.readyMs < 2000 });
+    targets.push({ target: 'RSS < 300 MB after start-up', measured: `${st.rssMb} MB (peak ${st.peakMb} MB)`, met: st.rssMb < 300 });
+  }
+
+  const httpScenarios = ['get', 'list', 'post', 'patch', 'spawn', 'queue', 'ws'].some(want);
+  let getRps: number | undefined;
+  if (httpScenarios) {
+    const server = await startMaestro(big.env, serverArgs);
+    try {
+      const info = big.info;
+      const url = server.url;
+      // 4. GET by id: ours against both baselines answering the same JSON.
+      if (want('get')) {
+        const got = await httpGet(`${url}/api/tasks/${info.getTaskId}`);
+        if (got.status !== 200) throw new Error(`GET /api/tasks/:id: ${got.status} ${got.body}`);
+        const taskFile = path.join(tmp, 'task.json');
+        fs.writeFileSync(taskFile, got.body);
+        const getPath = `/api/tasks/${info.getTaskId}`;
+        const node = await startBaseline('node', taskFile);
+        const express = await startBaseline('express', taskFile);
+        try {
+          const rNode = await measure({ url: node.url, path: getPath, ...loadBase() });
+          loadRow('baseline: raw node:http GET /api/tasks/:id', rNode);
+          const rExpress = await measure({ url: express.url, path: getPath, ...loadBase() });
+          loadRow('baseline: bare Express 5 GET /api/tasks/:id', rExpress);
+          const rOurs = await measure({ url, path: getPath, ...loadBase() });
+          getRps = rOurs.rps;
+          loadRow(`GET /api/tasks/:id (${bigLabel})`, rOurs, `${pct(rOurs.rps, rExpress.rps)} % of Express, ${pct(rOurs.rps, rNode.rps)} % of node:http`);
+          json.get = { node: rNode, express: rExpress, ours: rOurs, bodyBytes: Buffer.byteLength(got.body) };
+          targets.push({
+            target: 'GET by id ≥ 85 % of bare Express',
+            measured: `${pct(rOurs.rps, rExpress.rps)} % (${rOurs.rps} vs ${rExpress.rps} req/s)`,
+            met: rOurs.rps >= 0.85 * rExpress.rps,
+          });
+        } finally {
+          await node.stop();
+          await express.stop();
+        }
+      }
+
+      // 5. Filtered list on the big store (the small store follows after this server stops).
+      const listPath = `/api/tasks?projectId=${info.listProjectId}&status=${info.listStatus}`;
+      if (want('list')) {
+        const r = await measure({ url, path: listPath, ...loadBase() });
+        loadRow(`GET /api/tasks?projectId&status (${bigLabel}, ${info.listResultSize} results)`, r);
+        json.listBig = { ...r, tasks: info.tasks, results: info.listResultSize };
+      }
+
+      // Mutation targets: tasks outside the list project and the queue project (the list result stays fixed).
+      const perProject = P.big.tasksPerProject;
+      const mutable = info.taskIds.slice(perProject);
+      const projectOf = (i: number) => info.projectIds[1 + Math.floor(i / perProject)]!;
+      let pick = 0;
+      const nextIndex = () => {
+        // A stride through the pool: spread over projects, no task hit twice in a row.
+        pick = (pick + 7919) % mutable.length;
+        return pick;
+      };
+
+      if (want('post')) {
+        const body = JSON.stringify({
+          projectId: info.projectIds[1],
+          title: 'Benchmark task',
+          description: 'Created by npm run bench: a typical task body with a few fields set.',
+          priority: 'high',
+          skillIds: ['maestro-worker'],
+        });
+        const r = await measure({ url, method: 'POST', path: '/api/tasks', headers: JSON_HEADERS, body, ...loadBase() });
+        loadRow('POST /api/tasks (durable)', r, getRps ? `${pct(r.rps, getRps)} % of GET by id` : undefined);
+        json.post = r;
+      }
+      if (want('patch')) {
+        let n = 0;
+        const r = await measure({
+          url,
+          ...loadBase(),
+          requests: [
+            {
+              method: 'PATCH',
+              headers: JSON_HEADERS,
+              setupRequest: (req) => ({
+                ...req,
+                path: `/api/tasks/${mutable[nextIndex()]}`,
+                body: JSON.stringify({ title: `Benchmark update ${n++}`, priority: n % 2 ? 'low' : 'high' }),
+              }),
+            },
+          ],
+        });
+        loadRow('PATCH /api/tasks/:id (durable)', r, getRps ? `${pct(r.rps, getRps)} % of GET by id` : undefined);
+        json.patch = r;
+      }
+      if (getRps !== undefined) {
+        for (const [name, r] of [['POST', json.post], ['PATCH', json.patch]] as const) {
+          const x = r as LoadResult | undefined;
+          if (!x) continue;
+          targets.push({
+            target: `${name} ≥ 50 % of GET throughput at ${P.connections} connections, p99 < 30 ms`,
+            measured: `${pct(x.rps, getRps)} %, p99 ${x.p99} ms`,
+            met: x.rps >= 0.5 * getRps && x.p99 < 30 && x.non2xx + x.errors === 0,
+          });
+        }
+      }
+      if (want('spawn')) {
+        const r = await measure({
+          url,
+          ...loadBase(),
+          requests: [
+            {
+              method: 'POST',
+              path: '/api/sessions/spawn',
+              headers: JSON_HEADERS,
+              setupRequest: (req) => {
+                const i = nextIndex();
+                return { ...req, body: JSON.stringify({ projectId: projectOf(i), taskIds: [mutable[i]], role: 'worker', spawnSource: 'ui', skills: ['maestro-worker'] }) };
+              },
+            },
+          ],
+        });
+        loadRow('POST /api/sessions/spawn (server manifest, durable)', r);
+        json.spawn = r;
+      }
+      if (want('queue')) {
+        // Each start+complete pair takes a queue from the pool and gives it back once complete has answered,
+        // so no two connections ever work on the same queue (that would be "Already processing").
+        let free: string[] = [];
+        const r = await measure({
+          url,
+          ...loadBase(),
+          // A run that ends between start and complete leaves that queue processing: complete it first.
+          beforeRun: async () => {
+            await Promise.all(info.queueSessionIds.map((sid) => httpPost(`${url}/api/sessions/${sid}/queue/complete`)));
+            free = [...info.queueSessionIds];
+          },
+          requests: [
+            {
+              method: 'POST',
+              headers: JSON_HEADERS,
+              setupRequest: (req, ctx) => {
+                ctx.sid = free.shift();
+                return { ...req, path: `/api/sessions/${String(ctx.sid)}/queue/start`, body: '{}' };
+              },
+            },
+            {
+              method: 'POST',
+              headers: JSON_HEADERS,
+              setupRequest: (req, ctx) => ({ ...req, path: `/api/sessions/${String(ctx.sid)}/queue/complete`, body: '{}' }),
+              onResponse: (_status, _body, ctx) => {
+                free.push(ctx.sid as string);
+              },
+            },
+          ],
+        });
+        loadRow('POST …/queue/start + …/queue/complete (durable; req/s counts both)', r);
+        json.queue = r;
+      }
+
+      // 6. WebSocket broadcast lag.
+      if (want('ws')) {
+        const wsResults: WsLagResult[] = [];
+        for (const clients of P.wsClients) {
+          const r = await measureWsLag({
+            port: server.port,
+            clients,
+            eventsPerSec: 100,
+            warmupSec: P.wsWarmupSec,
+            durationSec: P.wsDurationSec,
+            taskIds: mutable.slice(0, 1000),
+          });
+          wsResults.push(r);
+          log(`ws ${clients} clients: p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ${r.samples}/${r.expectedSamples} frames, ${r.failedPatches} failed PATCHes`);
+          rows.push({
+            scenario: `WS broadcast lag, ${clients} clients, 100 events/s`,
+            p50: r.p50,
+            p99: r.p99,
+            note: `max ${r.max} ms; ${r.samples}/${r.expectedSamples} frames received`,
+          });
+          const limit = clients <= 100 ? 10 : 50;
+          targets.push({
+            target: `WS p99 lag < ${limit} ms at ${clients} clients`,
+            measured: `p99 ${r.p99} ms (p50 ${r.p50} ms)`,
+            met: r.p99 < limit && r.samples >= r.expectedSamples,
+          });
+        }
+        json.ws = wsResults;
+      }
+      json.serverAfterLoad = rssOf(server.proc.pid!);
+    } finally {
+      await server.stop();
+    }
+  }
+
+  // 7. The same filtered list on the small store: same result, a tenth of the tasks.
+  if (want('list')) {
+    const small = seed('small', P.small);
+    const server = await startMaestro(small.env, serverArgs);
+    try {
+      const listPath = `/api/tasks?projectId=${small.info.listProjectId}&status=${small.info.listStatus}`;
+      const r = await measure({ url: server.url, path: listPath, ...loadBase() });
+      const smallLabel = `${small.info.tasks / 1000}k tasks`;
+      loadRow(`GET /api/tasks?projectId&status (${smallLabel}, ${small.info.listResultSize} results)`, r);
+      json.listSmall = { ...r, tasks: small.info.tasks, results: small.info.listResultSize };
+      const bigR = json.listBig as (LoadResult & { tasks: number }) | undefined;
+      if (bigR) {
+        const ratio = bigR.rps / r.rps;
+        targets.push({
+          target: `filtered list: same throughput at ${smallLabel} and ${bigLabel} (within 20 %)`,
+          measured: `${bigLabel}: ${bigR.rps} req/s = ${pct(bigR.rps, r.rps)} % of ${smallLabel}: ${r.rps} req/s`,
+          met: ratio >= 0.8 && ratio <= 1.2,
+        });
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  finish(started);
+}
+
+function finish(started: number): void {
+  const totalSec = Math.round((performance.now() - started) / 100) / 10;
+  json.rows = rows;
+  json.targets = targets;
+  json.totalSec = totalSec;
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, `${JSON.stringify(json, null, 2)}\n`);
+
+  const meta = json.meta as { mode: string; node: string; cpus: number; cpuModel?: string; git: string };
+  const fmt = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '' : String(n));
+  const lines = [
+    `Maestro bench (${meta.mode}) — node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel ?? '?'}), git ${meta.git}, ${P.connections} connections`,
+    '',
+    '| Scenario | req/s | p50 ms | p99 ms | non-2xx | Notes |',
+    '|---|---:|---:|---:|---:|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${fmt(r.rps)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.non2xx)} | ${r.note ?? ''} |`),
+    '',
+    '| Target | Measured | Met |',
+    '|---|---|---|',
+    ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
+    '',
+    `${quick ? 'Quick mode: small stores and short runs, numbers are indicative. ' : ''}Total ${totalSec} s. Results: ${path.relative(ROOT, outFile)}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (!keep) fs.rmSync(tmp, { recursive: true, force: true });
+  else log(`kept ${tmp}`);
+}
+
+main().catch((err: unknown) => {
+  log(`failed: ${(err as Error).stack ?? String(err)}`);
+  if (!keep) fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(1);
+});
