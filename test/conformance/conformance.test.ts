@@ -8,6 +8,7 @@ import { startCliMode, startFault, startMain, startToken, type Started } from '.
 import { projectsAndTasks, protocolCases, sessionsAndLinks, skillsAndTemplates, spawnAndQueue } from './scenarios.js';
 import { cliSpawnFailure, injectedFaults, unauthorized, writeFailures } from './faults.js';
 import type { Ctx } from './steps.js';
+import { Fuzzer, fuzzSeed } from './fuzz.js';
 
 const c = new Conformance();
 let main: Started;
@@ -53,6 +54,24 @@ describe('conformance: 401 and 500', () => {
     const s = await startCliMode();
     others.push(s);
     await cliSpawnFailure(c, s);
+  });
+});
+
+const FUZZ_RUNS = 100;
+describe(`conformance: fuzzing (FUZZ_SEED=${fuzzSeed()}, ${FUZZ_RUNS} valid + ${FUZZ_RUNS} invalid per operation)`, () => {
+  let fuzzer: Fuzzer;
+  beforeAll(() => {
+    console.log(`fuzz seed: FUZZ_SEED=${fuzzSeed()} (replay with FUZZ_SEED=${fuzzSeed()} npm test)`);
+    fuzzer = new Fuzzer(ctx);
+  });
+  c.spec.operations.forEach((op, index) => {
+    it(`${op.operationId} (${op.method} ${op.path})`, async () => {
+      await fuzzer.fuzz(op, index, FUZZ_RUNS);
+      const n = fuzzer.counts.get(op.operationId);
+      expect(n?.valid).toBeGreaterThanOrEqual(FUZZ_RUNS);
+      expect(n?.invalid).toBeGreaterThanOrEqual(FUZZ_RUNS);
+      expect(n?.accepted, 'at least one generated valid request is accepted').toBeGreaterThanOrEqual(1);
+    }, 60_000);
   });
 });
 

@@ -113,10 +113,11 @@ export class EventRecorder {
         this.pongWaiters.shift()?.();
         return;
       }
-      const validate = this.spec.eventValidators.get(msg?.event);
+      const name = String(msg?.event);
+      const validate = this.spec.eventValidators.get(name);
       if (!validate) this.problems.push(`undocumented event ${JSON.stringify(msg).slice(0, 300)}`);
-      else if (!validate(msg)) this.problems.push(`${msg.event} payload invalid against AsyncAPI: ${errorsText(validate)}`);
-      else this.coverage.event(msg.event);
+      else if (!validate(msg)) this.problems.push(`${name} payload invalid against AsyncAPI: ${errorsText(validate)}`);
+      else this.coverage.event(name);
       this.buffer.push(msg as Envelope);
     });
   }
