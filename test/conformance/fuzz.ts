@@ -7,7 +7,8 @@
  * the seed and a curl command that reproduces the request.
  */
 import fc from 'fast-check';
-import { must, type Conformance, type OperationSpec, type Sent } from './harness.js';
+import { must, type Conformance, type Sent } from './harness.js';
+import type { OperationSpec } from './spec-model.js';
 import { allProperties, anyString, nonBlank, SchemaArbitraries, stripNulls } from './schema-arbitrary.js';
 import type { Ctx } from './steps.js';
 
@@ -167,7 +168,7 @@ export class Fuzzer {
       kind: 'valid',
       path: buildPath(op, p, q as Record<string, string>),
       ...(b !== undefined ? { body: b } : {}),
-      headers: b !== undefined && b !== '' ? { 'Content-Type': ct } : {},
+      headers: (b !== undefined && b !== '' ? { 'Content-Type': ct } : {}) as Record<string, string>,
       expect: 'accepted' as const,
     }));
   }
@@ -199,7 +200,7 @@ export class Fuzzer {
         : fc.constant(undefined);
       kinds.push({
         weight: this.readsBody(op) ? 2 : 6,
-        arbitrary: fc.tuple(arb, body).map(([p, b]) => ({ kind: 'unknown-id', path: buildPath(op, p), ...(b !== undefined ? { body: b } : {}), headers: b !== undefined ? { 'Content-Type': 'application/json' } : {}, expect: 404 })),
+        arbitrary: fc.tuple(arb, body).map(([p, b]) => ({ kind: 'unknown-id', path: buildPath(op, p), ...(b !== undefined ? { body: b } : {}), headers: (b !== undefined ? { 'Content-Type': 'application/json' } : {}) as Record<string, string>, expect: 404 })),
       });
     }
     if (this.readsBody(op)) {
@@ -209,7 +210,7 @@ export class Fuzzer {
       kinds.push({ weight: 1, arbitrary: fc.tuple(real, nonObject, ct).map(([p, b, t]) => ({ kind: 'not-an-object', path: buildPath(op, p), body: b, headers: { 'Content-Type': t }, expect: 400 })) });
       kinds.push({ weight: 1, arbitrary: fc.tuple(real, malformed).map(([p, b]) => ({ kind: 'malformed-json', path: buildPath(op, p), body: b, headers: { 'Content-Type': 'application/json' }, expect: 400 })) });
       const badCt = fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'text/json', 'application/jsonx', 'multipart/form-data; boundary=x', 'json', undefined);
-      kinds.push({ weight: 1, arbitrary: fc.tuple(real, badCt).map(([p, t]) => ({ kind: 'not-json-content-type', path: buildPath(op, p), body: '{"name":"x"}', headers: t === undefined ? {} : { 'Content-Type': t }, expect: 415 })) });
+      kinds.push({ weight: 1, arbitrary: fc.tuple(real, badCt).map(([p, t]) => ({ kind: 'not-json-content-type', path: buildPath(op, p), body: '{"name":"x"}', headers: (t === undefined ? {} : { 'Content-Type': t }) as Record<string, string>, expect: 415 })) });
     }
     if (op.requestRef) {
       const props = [...allProperties(this.c().spec.schemaFile(op.requestRef)).keys()];
