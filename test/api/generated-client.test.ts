@@ -1,0 +1,111 @@
+/**
+ * The generated client is what the CLI and the UI import: every method of the HTTP client and the typed WebSocket
+ * subscriber are exercised against the real server here, one call per operation.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { ApiError, type ApiClient } from '../../generated/client/index.js';
+import { createEventSubscriber } from '../../generated/client/events.js';
+import { operations } from '../../generated/routes/router.js';
+import { testConfig } from '../server/helpers.js';
+import { startApi, type Api } from './harness.js';
+
+describe('generated client against the real server', () => {
+  let api: Api;
+  const called = new Set<string>();
+  let client: ApiClient;
+
+  beforeAll(async () => {
+    const config = testConfig();
+    fs.mkdirSync(path.join(config.skillsDir, 'maestro-cli'), { recursive: true });
+    fs.writeFileSync(path.join(config.skillsDir, 'maestro-cli', 'manifest.json'), '{}');
+    api = await startApi(config);
+    // Record which operations were called through the client.
+    client = new Proxy(api.client, {
+      get(target, prop, receiver) {
+        if (typeof prop === 'string') called.add(prop);
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+  });
+  afterAll(async () => api.close());
+
+  it('every operation, typed, and the subscriber sees the events by name', async () => {
+    const sub = createEventSubscriber({ url: `ws://127.0.0.1:${api.server.port}/`, WebSocket: WebSocket as never });
+    await sub.ready;
+    const createdTitles: string[] = [];
+    const off = sub.on('task:created', (task, envelope) => {
+      createdTitles.push(task.title);
+      expect(envelope.event).toBe('task:created');
+    });
+    const spawnEvents: string[] = [];
+    sub.on('session:spawn', (payload) => spawnEvents.push(payload.session.id));
+
+    expect((await client.getHealth()).status).toBe('ok');
+    expect((await client.getWsStatus()).connectedClients).toBe(2);
+    const project = await client.createProject({ body: { name: 'Client' } });
+    await client.updateProject({ params: { id: project.id }, body: { description: 'via client' } });
+    expect(await client.getProject({ params: { id: project.id } })).toMatchObject({ description: 'via client' });
+    expect(await client.listProjects()).toHaveLength(1);
+    const task = await client.createTask({ body: { projectId: project.id, title: 'first' } });
+    const child = await client.createTask({ body: { projectId: project.id, title: 'second', parentId: task.id } });
+    expect(await client.listTasks({ query: { projectId: project.id } })).toHaveLength(2);
+    expect(await client.getTask({ params: { id: task.id } })).toEqual(task);
+    expect(await client.listTaskChildren({ params: { id: task.id } })).toEqual([child]);
+    await client.updateTask({ params: { id: task.id }, body: { priority: 'high' } });
+    const session = await client.createSession({ body: { projectId: project.id, taskIds: [task.id], strategy: 'queue' } });
+    expect(await client.listSessions({ query: { taskId: task.id } })).toHaveLength(1);
+    expect((await client.getSession({ params: { id: session.id } })).strategy).toBe('queue');
+    await client.updateSession({ params: { id: session.id }, body: { status: 'working' } });
+    await client.addSessionEvent({ params: { id: session.id }, body: { type: 'tool_call' } });
+    await client.addSessionTimelineEntry({ params: { id: session.id }, body: { message: 'step' } });
+    await client.addTaskTimelineEntry({ params: { id: task.id }, body: { message: 'note', sessionId: session.id } });
+    await client.addTaskToSession({ params: { id: session.id, taskId: child.id } });
+    await client.removeTaskFromSession({ params: { id: session.id, taskId: child.id } });
+    expect((await client.getQueue({ params: { id: session.id } })).stats.total).toBe(1);
+    expect((await client.peekQueue({ params: { id: session.id } })).hasMore).toBe(true);
+    await client.startQueueItem({ params: { id: session.id } });
+    await client.completeQueueItem({ params: { id: session.id } });
+    await client.pushQueueItem({ params: { id: session.id }, body: { taskId: child.id } });
+    await client.startQueueItem({ params: { id: session.id } });
+    await client.failQueueItem({ params: { id: session.id }, body: { reason: 'no' } });
+    await expect(client.skipQueueItem({ params: { id: session.id } })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
+    expect((await client.listQueueItems({ params: { id: session.id } })).stats).toMatchObject({ completed: 1, failed: 1 });
+    const spawned = await client.spawnSession({ body: { projectId: project.id, taskIds: [task.id] } });
+    expect(spawned.session.status).toBe('spawning');
+    expect((await client.listSkills()).map((s) => s.id)).toEqual(['maestro-cli']);
+    expect((await client.getSkill({ params: { id: 'maestro-cli' } })).instructions).toBe('');
+    expect(await client.listSkillsForRole({ params: { role: 'worker' } })).toHaveLength(1);
+    expect((await client.reloadSkill({ params: { id: 'maestro-cli' } })).reloaded).toBe(true);
+    const templates = await client.listTemplates();
+    expect(templates).toHaveLength(2);
+    expect((await client.getTemplate({ params: { id: templates[0]!.id } })).isDefault).toBe(true);
+    expect((await client.getTemplateForRole({ params: { role: 'worker' } })).role).toBe('worker');
+    expect((await client.getDefaultTemplate({ params: { role: 'orchestrator' } })).role).toBe('orchestrator');
+    const mine = await client.createTemplate({ body: { name: 'n', role: 'worker', content: 'c' } });
+    await client.updateTemplate({ params: { id: mine.id }, body: { name: 'renamed' } });
+    await client.resetTemplate({ params: { id: mine.id } });
+    await client.deleteTemplate({ params: { id: mine.id } });
+    await client.deleteSession({ params: { id: spawned.sessionId } });
+    await client.deleteSession({ params: { id: session.id } });
+    await client.deleteTask({ params: { id: child.id } });
+    await client.deleteTask({ params: { id: task.id } });
+    await client.deleteProject({ params: { id: project.id } });
+
+    // Errors reject with ApiError carrying status, code and message.
+    const err = await client.getTask({ params: { id: 'nope' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 404, code: 'TASK_NOT_FOUND', message: 'Task not found' });
+
+    const deadline = Date.now() + 2000;
+    while ((createdTitles.length < 2 || spawnEvents.length < 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(createdTitles).toEqual(['first', 'second']);
+    expect(spawnEvents).toEqual([spawned.sessionId]);
+    off();
+    sub.close();
+    const clientMethods = operations.map((o) => o.operationId);
+    expect(clientMethods.filter((m) => !called.has(m))).toEqual([]);
+  });
+});
