@@ -1,0 +1,108 @@
+/**
+ * Contract audit helpers: the real server (file store, generated router, handlers, hub) with an injectable
+ * clock, plus raw JSON requests and a WebSocket recorder. Reuses test/api/harness.ts and test/server/helpers.ts.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Clock } from '../../src/clock.js';
+import type { Config } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { JSON_CT, openClient, request, testConfig, waitFor, type RawResponse } from '../server/helpers.js';
+
+export { JSON_CT, waitFor, testConfig };
+
+export interface Envelope {
+  type: string;
+  event: string;
+  data: any;
+  timestamp: number;
+}
+
+export interface AuditServer {
+  config: Config;
+  server: RunningServer;
+  port: number;
+  /** Every envelope the default WS client received (not emptied automatically). */
+  received: Envelope[];
+  ws: WebSocket;
+  raw(method: string, urlPath: string, options?: { headers?: Record<string, string>; body?: string | Buffer }): Promise<RawResponse>;
+  /** A request with a JSON body (`undefined` = no body). Answers the parsed body as `any` for brevity. */
+  call(method: string, urlPath: string, body?: unknown): Promise<RawResponse & { body: any }>;
+  /** Like `call`, but fails the test unless the status is `status`. */
+  ok(method: string, urlPath: string, body?: unknown, status?: number): Promise<any>;
+  /** Waits briefly and returns (and clears) the recorded envelopes. */
+  drain(): Promise<Envelope[]>;
+  readData(relative: string): any;
+  close(): Promise<void>;
+}
+
+export async function startAudit(options: { config?: Config; clock?: Clock } = {}): Promise<AuditServer> {
+  const config = options.config ?? testConfig();
+  const server = await startServer(config, { logger: silentLogger(), clock: options.clock });
+  const ws = await openClient(server.port);
+  const received: Envelope[] = [];
+  ws.on('message', (data) => received.push(JSON.parse(String(data)) as Envelope));
+  const raw: AuditServer['raw'] = (method, urlPath, opts = {}) => request(server.port, method, urlPath, opts);
+  const call: AuditServer['call'] = async (method, urlPath, body) => {
+    const res =
+      body === undefined
+        ? await raw(method, urlPath)
+        : await raw(method, urlPath, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    return Object.assign(res, { body: res.json as any });
+  };
+  return {
+    config,
+    server,
+    port: server.port,
+    received,
+    ws,
+    raw,
+    call,
+    async ok(method, urlPath, body, status) {
+      const res = await call(method, urlPath, body);
+      const expected = status ?? (method === 'POST' && /^\/api\/(projects|tasks|sessions|sessions\/spawn|templates)$/.test(urlPath) ? 201 : 200);
+      expect(res.status, `${method} ${urlPath} → ${res.text}`).toBe(expected);
+      return res.body;
+    },
+    async drain() {
+      await new Promise((r) => setTimeout(r, 40));
+      return received.splice(0);
+    },
+    readData(relative) {
+      return JSON.parse(fs.readFileSync(path.join(config.dataDir, relative), 'utf8'));
+    },
+    async close() {
+      ws.terminate();
+      await server.close();
+    },
+  };
+}
+
+/** Every file under `dir`, relative, sorted. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else out.push(r);
+    }
+  };
+  walk(dir, '');
+  return out.sort();
+}
+
+/** Writes `value` as a JSON file at `dir/relative`, creating folders. */
+export function writeJson(dir: string, relative: string, value: unknown): void {
+  const file = path.join(dir, relative);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(value, null, 2));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
