@@ -9,6 +9,8 @@ import { projectsAndTasks, protocolCases, sessionsAndLinks, skillsAndTemplates, 
 import { cliSpawnFailure, injectedFaults, unauthorized, writeFailures } from './faults.js';
 import type { Ctx } from './steps.js';
 import { Fuzzer, fuzzSeed } from './fuzz.js';
+import { modelTest } from './model.js';
+import { exampleProblems, replayExamples } from './examples.js';
 
 const c = new Conformance();
 let main: Started;
@@ -35,6 +37,16 @@ describe('conformance: scenarios (every documented status, exact events)', () =>
   it('spawn and queue', () => spawnAndQueue(ctx));
   it('skills, templates, health', () => skillsAndTemplates(ctx));
   it('protocol cases: 403 Host guard, 415, 413 on every operation', () => protocolCases(ctx), 60_000);
+});
+
+describe('conformance: examples', () => {
+  it('every request and response example validates against its schema', () => {
+    expect(exampleProblems(ctx)).toEqual([]);
+  });
+  it('every request example is replayed against the server and succeeds', async () => {
+    const n = await replayExamples(ctx);
+    expect(n).toBe(c.spec.operations.reduce((sum, op) => sum + op.requestExamples.length, 0));
+  });
 });
 
 describe('conformance: 401 and 500', () => {
@@ -73,6 +85,10 @@ describe(`conformance: fuzzing (FUZZ_SEED=${fuzzSeed()}, ${FUZZ_RUNS} valid + ${
       expect(n?.accepted, 'at least one generated valid request is accepted').toBeGreaterThanOrEqual(1);
     }, 60_000);
   });
+});
+
+describe('conformance: stateful model (projects, tasks, sessions, links, queues, deletes; concurrent steps)', () => {
+  it('the server agrees with the model after every step; invariants hold', () => modelTest(c, fuzzSeed() + 100_000, 100), 150_000);
 });
 
 describe('conformance: coverage', () => {
