@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conformance, EventRecorder, Target } from './harness.js';
-import { startCliMode, startFault, startMain, startToken, type Started } from './servers.js';
+import { startChild, startCliMode, startFault, startMain, startToken, type Started } from './servers.js';
 import { projectsAndTasks, protocolCases, sessionsAndLinks, skillsAndTemplates, spawnAndQueue } from './scenarios.js';
 import { cliSpawnFailure, injectedFaults, unauthorized, writeFailures } from './faults.js';
 import type { Ctx } from './steps.js';
@@ -89,6 +89,27 @@ describe(`conformance: fuzzing (FUZZ_SEED=${fuzzSeed()}, ${FUZZ_RUNS} valid + ${
 
 describe('conformance: stateful model (projects, tasks, sessions, links, queues, deletes; concurrent steps)', () => {
   it('the server agrees with the model after every step; invariants hold', () => modelTest(c, fuzzSeed() + 100_000, 100), 150_000);
+});
+
+describe('conformance: smoke pass against `tsx src/main.ts` (npm start) as a child process', () => {
+  it('scenarios pass against the child; SIGTERM exits 0', async () => {
+    const child = await startChild();
+    const t = new Target('child', child.port);
+    let rec: EventRecorder | undefined;
+    try {
+      rec = await EventRecorder.open(child.port, c.spec, c.coverage);
+      const childCtx: Ctx = { c, t, rec, main };
+      await projectsAndTasks(childCtx);
+      await sessionsAndLinks(childCtx);
+      await spawnAndQueue(childCtx);
+      await skillsAndTemplates(childCtx);
+    } finally {
+      rec?.close();
+      t.close();
+      const code = await child.stop();
+      expect(code, child.output()).toBe(0);
+    }
+  }, 60_000);
 });
 
 describe('conformance: coverage', () => {

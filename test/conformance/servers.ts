@@ -10,7 +10,10 @@
  *          500s on the main server from real write failures instead.
  * - cli:   MANIFEST_GENERATOR=cli with a missing executable, for spawn's 500 manifest_generation_failed.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
@@ -18,6 +21,7 @@ import { createApiRouter } from '../../generated/routes/router.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { startServer, type HandlerMap, type RunningServer } from '../../src/server.js';
+import { repoRoot } from './spec-model.js';
 
 export interface Started {
   server: RunningServer;
@@ -87,4 +91,72 @@ export function startFault(): Promise<Started> {
     return createApiRouter(wrapped as HandlerMap, options);
   };
   return start(envFor(root), root, faulty as typeof createApiRouter);
+}
+
+/** A free TCP port on 127.0.0.1 (for the child process, which cannot report an ephemeral one). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Child {
+  port: number;
+  root: string;
+  proc: ChildProcess;
+  output: () => string;
+  /** SIGTERM and wait for the exit code (CONTRACT §5.7: 0). */
+  stop(): Promise<number | null>;
+}
+
+/** `npm start`'s entry as a child process (`tsx src/main.ts`), on a free port; resolves once /health answers. */
+export async function startChild(): Promise<Child> {
+  const root = tempRoot();
+  const port = await freePort();
+  // `npm start` is `tsx src/main.ts`; run that binary directly (what `npx tsx` resolves to) so that SIGTERM
+  // reaches the server and its exit code is ours to check (npx/npm would stand in between).
+  const proc = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['src/main.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...envFor(root), PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${out}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/health' }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not answer /health within 30 s: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    root,
+    proc,
+    output: () => out,
+    async stop() {
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
 }
