@@ -7,13 +7,13 @@
  * events handed to `onCommit`. When it rejects, memory is as it was before the call and no event was
  * delivered.
  *
- * Concurrency: mutations run one at a time, in call order (a FIFO queue). A mutation applies its changes to
- * the live maps as it goes (so the handler, and anything it calls, reads its own writes). A reader outside
- * the mutation that runs while the mutation is suspended (its callback awaits something, or the store is
- * writing its files) therefore sees the mutation's in-progress state before it is durable; if the write then
- * fails, that state is rolled back. This is only visible to concurrent readers of a mutation that ends in a
- * 500, never to anyone who waits for an acknowledged request. Handlers should do their slow awaits before
- * their first `tx.put…` to keep that window short.
+ * Concurrency: mutation callbacks run one at a time, in call order (a FIFO queue). A mutation applies its
+ * changes to the live maps as it goes (so the handler, and anything it calls, reads its own writes). Group
+ * commit: a finished mutation joins the next commit round and the next callback starts at once; a round writes
+ * the net changes of all its mutations with one fsync per folder, then acknowledges them in call order. So a
+ * reader (or a later callback) may see applied state before it is durable; if its round then fails, that round
+ * and every mutation applied after it are rolled back and rejected with 500. Nobody who waited for an
+ * acknowledgement can observe this. Handlers should do their slow awaits before their first `tx.put…`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, rmdir } from 'node:fs/promises';
@@ -141,6 +141,13 @@ interface Touch {
   writtenPaths: Set<string>;
 }
 
+/** A mutation whose callback has finished, waiting for its commit round (group commit). */
+interface Applied {
+  tx: TxImpl;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 interface FileOp {
   op: 'write' | 'remove';
   path: string;
@@ -184,6 +191,12 @@ export class Store implements StoreReader {
   private readonly knownDirs = new Set<string>();
   private tail: Promise<unknown> = Promise.resolve();
   private activeTx: TxImpl | undefined;
+  /** Applied mutations waiting for the next commit round, in call order. */
+  private batch: Applied[] = [];
+  /** The running commit loop (undefined when idle). */
+  private committing: Promise<void> | undefined;
+  /** A commit round failed: it and every mutation applied after it are undone once no callback runs. */
+  private failure: { error: ContractError; round: Applied[] } | undefined;
   private closing = false;
   private closed = false;
   private commitListener: CommitListener | undefined;
@@ -267,6 +280,7 @@ export class Store implements StoreReader {
     if (this.closed) return;
     this.closing = true;
     await this.tail.catch(() => undefined);
+    await this.settled();
     this.closed = true;
     await this.lock.release();
   }
@@ -381,6 +395,13 @@ export class Store implements StoreReader {
    * changes are undone and the error is rethrown. If a write fails, every touched entity is restored (memory,
    * and best effort the files already written), nothing is delivered, and 500 INTERNAL_ERROR is thrown.
    * Not re-entrant: calling `mutate` from inside `fn` rejects.
+   *
+   * Group commit: callbacks still run one at a time in call order, but the next callback may run while the
+   * files of the previous ones are being written. Mutations that finish their callback while a commit round is
+   * in progress are written together in the next round (one file write per touched entity, one fsync per
+   * folder), and each is acknowledged — events delivered in call order, promise resolved — only after its
+   * round is durable. If a round fails, it and every mutation applied after it (they saw its state) are undone
+   * and rejected with 500.
    */
   async mutate<T>(fn: (tx: Tx) => T | Promise<T>): Promise<T> {
     if (this.closing) throw new Error('Store is closed');
@@ -388,12 +409,16 @@ export class Store implements StoreReader {
     if (scope !== undefined && scope === this.activeTx) {
       throw new Error('Store.mutate called inside a mutation of the same store (it would wait for itself)');
     }
-    const run = this.tail.then(() => this.runMutation(fn));
-    this.tail = run.catch(() => undefined);
-    return run;
+    const applied = this.tail.then(() => this.applyMutation(fn));
+    this.tail = applied.catch(() => undefined);
+    const { result, durable } = await applied;
+    await durable;
+    return result;
   }
 
-  private async runMutation<T>(fn: (tx: Tx) => T | Promise<T>): Promise<T> {
+  /** Runs the callback; on success the mutation joins the next commit round (`durable` settles with it). */
+  private async applyMutation<T>(fn: (tx: Tx) => T | Promise<T>): Promise<{ result: T; durable: Promise<void> }> {
+    if (this.failure !== undefined) this.undoFailedRound();
     const tx = new TxImpl(this, this.clock.now());
     this.activeTx = tx;
     try {
@@ -406,21 +431,69 @@ export class Store implements StoreReader {
         throw err;
       }
       tx.closed = true;
-      try {
-        await this.commitChanges(tx.dirtyTouches());
-      } catch (err) {
-        await this.rollback(tx);
-        throw this.writeFailure(err);
-      }
-      if (tx.events.length > 0) this.deliver(tx.events);
-      return result;
+      const durable = new Promise<void>((resolve, reject) => this.batch.push({ tx, resolve, reject }));
+      durable.catch(() => undefined); // handled by mutate; this only keeps an early rejection from being "unhandled"
+      this.startCommitLoop();
+      return { result, durable };
     } finally {
       this.activeTx = undefined;
+      if (this.failure !== undefined) this.undoFailedRound();
     }
   }
 
-  /** @internal `tx.flush()` */
+  private startCommitLoop(): void {
+    if (this.committing !== undefined || this.failure !== undefined) return;
+    this.committing = this.commitLoop();
+  }
+
+  /** Commit rounds until no applied mutation is waiting. One round = the net changes of every waiting mutation. */
+  private async commitLoop(): Promise<void> {
+    try {
+      while (this.batch.length > 0 && this.failure === undefined) {
+        const round = this.batch.splice(0);
+        const touches = mergeTouches(round.map((a) => a.tx));
+        try {
+          await this.commitChanges(touches);
+        } catch (err) {
+          const error = this.writeFailure(err);
+          await this.restoreFiles(touches);
+          this.failure = { error, round };
+          // With a callback running, its own end (or the next mutation's start) undoes the round: memory must
+          // be restored newest first, and the running callback is the newest.
+          if (this.activeTx === undefined) this.undoFailedRound();
+          return;
+        }
+        for (const a of round) {
+          if (a.tx.events.length > 0) this.deliver(a.tx.events);
+          a.resolve();
+        }
+      }
+    } finally {
+      // Synchronous with the loop's last check: a mutation that joins from now on starts a new loop.
+      this.committing = undefined;
+    }
+  }
+
+  /** Undo the failed round and every mutation applied after it (newest first), and reject them all. */
+  private undoFailedRound(): void {
+    const failure = this.failure;
+    if (failure === undefined) return;
+    this.failure = undefined;
+    const followers = this.batch.splice(0);
+    const all = [...failure.round, ...followers];
+    for (let i = all.length - 1; i >= 0; i--) this.restoreMemory(all[i]!.tx);
+    for (const a of all) a.reject(failure.error);
+  }
+
+  /** Resolves once every applied mutation is durable (or failed) and no commit round runs. */
+  private async settled(): Promise<void> {
+    while (this.committing !== undefined) await this.committing;
+  }
+
+  /** @internal `tx.flush()`: everything applied before this mutation is made durable first. */
   async flushTx(tx: TxImpl): Promise<void> {
+    await this.settled();
+    if (this.failure !== undefined) throw this.failure.error;
     try {
       await this.commitChanges(tx.dirtyTouches());
     } catch (err) {
@@ -569,7 +642,7 @@ export class Store implements StoreReader {
 
   /**
    * The commit step: make the current state of `touches` durable. This is the one place that writes entity
-   * files, so batching several mutations into one fsync round (group commit) would be added here.
+   * files; it runs once per commit round with the merged touches of the round's mutations (group commit).
    *
    * Two phases, each written in parallel and closed by one fsync per directory:
    *   A. every entity write except queues, and queue removals;
@@ -671,13 +744,22 @@ export class Store implements StoreReader {
     if (firstError !== undefined) throw firstError;
   }
 
-  /** Undo a transaction: memory from the before-images; files, best effort, where an operation was started. */
+  /** Undo a transaction whose callback threw: memory from the before-images; files where a flush wrote them. */
   private async rollback(tx: TxImpl): Promise<void> {
-    const touches = tx.allTouches();
-    for (const t of touches) {
+    this.restoreMemory(tx);
+    await this.restoreFiles(tx.allTouches());
+  }
+
+  /** Restore every entity the transaction touched to its state before the transaction. */
+  private restoreMemory(tx: TxImpl): void {
+    for (const t of tx.allTouches()) {
       if (t.before !== undefined) this.applyPut(t.kind, t.before);
       else this.applyDelete(t.kind, t.id);
     }
+  }
+
+  /** Best effort: put back the files of `before` where a file operation was started. */
+  private async restoreFiles(touches: Touch[]): Promise<void> {
     const ops: FileOp[] = [];
     for (const t of touches) {
       if (!t.attempted) continue;
@@ -694,6 +776,24 @@ export class Store implements StoreReader {
       });
     }
   }
+}
+
+/**
+ * The touches of one commit round, one per entity, taken from the first mutation of the round that touched it:
+ * `onDisk` is what its file holds (the state before the round, or what that mutation's `flush` wrote), and
+ * `before` the state before that mutation, which a failed round restores (memory and files). The state to
+ * write is always the current one in memory.
+ */
+function mergeTouches(txs: TxImpl[]): Touch[] {
+  const merged = new Map<string, Touch>();
+  for (const tx of txs) {
+    for (const t of tx.allTouches()) {
+      const key = `${t.kind}\u0000${t.id}`;
+      if (merged.has(key)) continue;
+      merged.set(key, { ...t, dirty: true, writtenPaths: new Set(t.writtenPaths) });
+    }
+  }
+  return [...merged.values()];
 }
 
 /** The transaction handle (see `Tx`). */
