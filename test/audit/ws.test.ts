@@ -1,0 +1,173 @@
+/**
+ * CONTRACT §4.1–§4.3 and §4.5 on the real server: upgrade on any path, ping/pong, ignored frames, every client
+ * gets every broadcast in the same order, and the events of one request stay contiguous under concurrency.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { openClient, request } from '../server/helpers.js';
+import { sleep, startAudit, waitFor, type AuditServer, type Envelope } from './helpers.js';
+
+let s: AuditServer;
+beforeAll(async () => {
+  s = await startAudit();
+});
+afterAll(async () => {
+  await s.close();
+});
+
+function record(ws: WebSocket): any[] {
+  const got: any[] = [];
+  ws.on('message', (data, isBinary) => got.push(isBinary ? { binary: true } : JSON.parse(String(data))));
+  return got;
+}
+
+/** The session an event is about (every event below carries one). */
+function sessionOf(e: Envelope): string {
+  const d = e.data;
+  if (e.event === 'session:created' || e.event === 'session:deleted' || e.event === 'session:updated') return d.id;
+  if (e.event === 'session:spawn') return d.session.id;
+  return d.sessionId;
+}
+
+describe('§4.1–§4.3 connection and client frames', () => {
+  it('the upgrade is accepted on any path and every client receives the broadcasts', async () => {
+    const clients = await Promise.all(['/', '/ws', '/api/projects', '/deep/path/x?y=1', '/health'].map((p) => openClient(s.port, { path: p })));
+    const got = clients.map(record);
+    const p = await s.ok('POST', '/api/projects', { name: 'any path' });
+    await waitFor(() => got.every((g) => g.length === 1), 2000, 'all clients');
+    for (const g of got) expect(g[0]).toMatchObject({ type: 'project:created', event: 'project:created', data: p });
+    for (const g of got) expect(Object.keys(g[0]).sort()).toEqual(['data', 'event', 'timestamp', 'type']);
+    for (const c of clients) c.close();
+    await s.drain();
+  });
+
+  it('ping gets a pong to the sender only; other frames get nothing and the connection stays open', async () => {
+    const a = await openClient(s.port);
+    const b = await openClient(s.port);
+    const gotA = record(a);
+    const gotB = record(b);
+    for (const frame of ['{"type":"heartbeat"}', '{"type":"keepalive"}', '{"type":"PING"}', '"ping"', '[{"type":"ping"}]', 'null', 'not json', '{', '']) a.send(frame);
+    a.send(Buffer.from([0xff, 0x00, 0x01]), { binary: true });
+    a.send(Buffer.from('{"type":"ping"}'), { binary: true });
+    await sleep(100);
+    expect(gotA).toEqual([]);
+    a.send('{"type":"ping","extra":1}');
+    await waitFor(() => gotA.length === 1, 2000, 'pong');
+    expect(Object.keys(gotA[0]).sort()).toEqual(['timestamp', 'type']);
+    expect(gotA[0].type).toBe('pong');
+    expect(Number.isInteger(gotA[0].timestamp)).toBe(true);
+    await sleep(50);
+    expect(gotB).toEqual([]);
+    expect(a.readyState).toBe(a.OPEN);
+    // Still receives broadcasts afterwards.
+    await s.ok('POST', '/api/projects', { name: 'after frames' });
+    await waitFor(() => gotA.length === 2 && gotB.length === 1, 2000, 'broadcast');
+    expect(gotA[1].event).toBe('project:created');
+    a.close();
+    b.close();
+    await s.drain();
+  });
+
+  it('/ws-status counts the tracked sockets and drops closed ones', async () => {
+    const base = (await s.ok('GET', '/ws-status')).connectedClients;
+    const c = await openClient(s.port);
+    const during = await s.ok('GET', '/ws-status');
+    expect(during.connectedClients).toBe(base + 1);
+    expect(during.clients).toHaveLength(during.connectedClients);
+    c.terminate();
+    await sleep(50);
+    expect((await s.ok('GET', '/ws-status')).connectedClients).toBe(base);
+  });
+});
+
+describe('§0.8/§4.5 concurrency: same order everywhere, one request\'s events contiguous', () => {
+  it('20+ concurrent multi-event mutations seen identically by three clients', async () => {
+    const p = await s.ok('POST', '/api/projects', { name: 'conc', workingDir: '/tmp/c' });
+    const shared = await s.ok('POST', '/api/tasks', { projectId: p.id, title: 'shared' });
+    const own: string[][] = [];
+    for (let i = 0; i < 40; i++) {
+      const a = await s.ok('POST', '/api/tasks', { projectId: p.id, title: `a${i}` });
+      const b = await s.ok('POST', '/api/tasks', { projectId: p.id, title: `b${i}` });
+      own.push([a.id, b.id]);
+    }
+    // Sessions to delete and to patch, created up front.
+    const doomed: string[] = [];
+    const patched: string[] = [];
+    for (let i = 0; i < 8; i++) doomed.push((await s.ok('POST', '/api/sessions', { projectId: p.id, taskIds: own[30 + i]! })).id);
+    for (let i = 0; i < 6; i++) patched.push((await s.ok('POST', '/api/sessions', { projectId: p.id, taskIds: [own[20 + i]![0]] })).id);
+    await s.drain();
+
+    const clients = await Promise.all([0, 1, 2].map(() => openClient(s.port)));
+    const seen = clients.map(record);
+
+    type Req = { method: string; url: string; body?: unknown; expect: (sid: string | undefined) => string[] };
+    const reqs: Req[] = [];
+    for (let i = 0; i < 10; i++) {
+      reqs.push({
+        method: 'POST',
+        url: '/api/sessions',
+        body: { projectId: p.id, taskIds: [own[i]![0], shared.id, own[i]![1]], strategy: i % 2 ? 'queue' : 'simple' },
+        expect: () => ['session:created', 'task:session_added', 'task:session_added', 'task:session_added', ...(i % 2 ? ['queue:created'] : [])],
+      });
+    }
+    for (let i = 10; i < 16; i++) {
+      reqs.push({
+        method: 'POST',
+        url: '/api/sessions/spawn',
+        body: { projectId: p.id, taskIds: own[i], strategy: i % 2 ? 'queue' : 'simple' },
+        expect: () => ['session:spawn', 'task:session_added', 'task:session_added', ...(i % 2 ? ['queue:created'] : [])],
+      });
+    }
+    doomed.forEach((id) =>
+      reqs.push({
+        method: 'DELETE',
+        url: `/api/sessions/${id}`,
+        expect: () => ['task:session_removed', 'session:task_removed', 'task:session_removed', 'session:task_removed', 'session:deleted'],
+      }),
+    );
+    patched.forEach((id, i) =>
+      reqs.push({
+        method: 'PATCH',
+        url: `/api/sessions/${id}`,
+        body: { taskIds: [own[20 + i]![1], shared.id], status: 'working' },
+        expect: () => ['session:updated', 'session:task_removed', 'task:session_removed', 'session:task_added', 'task:session_added', 'session:task_added', 'task:session_added'],
+      }),
+    );
+    // Shuffle deterministically and fire all at once on separate connections.
+    const order = reqs.map((r, i) => ({ r, k: (i * 7919) % 97 })).sort((x, y) => x.k - y.k).map((x) => x.r);
+    const results = await Promise.all(
+      order.map((r) =>
+        request(s.port, r.method, r.url, r.body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(r.body) }),
+      ),
+    );
+    for (const res of results) expect(res.status, res.text).toBeLessThan(300);
+    const total = order.reduce((n, r) => n + r.expect(undefined).length, 0);
+    await waitFor(() => seen.every((g) => g.length >= total), 5000, 'all events');
+    await sleep(50);
+    expect(seen[0]).toHaveLength(total);
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[2]).toEqual(seen[0]);
+
+    // Split the stream into runs of the same session: each run is exactly one request's event list.
+    const runs: Array<{ sid: string; names: string[] }> = [];
+    for (const e of seen[0]!) {
+      const sid = sessionOf(e);
+      const last = runs.at(-1);
+      if (last && last.sid === sid) last.names.push(e.event);
+      else runs.push({ sid, names: [e.event] });
+    }
+    expect(runs).toHaveLength(order.length);
+    const bySid = new Map<string, string[]>();
+    order.forEach((r, i) => {
+      const body = results[i]!.json as any;
+      const sid = r.url === '/api/sessions' ? body.id : r.url === '/api/sessions/spawn' ? body.sessionId : r.url.split('/')[3]!;
+      bySid.set(sid, r.expect(sid));
+    });
+    for (const run of runs) expect(run.names, run.sid).toEqual(bySid.get(run.sid));
+    // No update lost on the shared task.
+    const finalShared = await s.ok('GET', `/api/tasks/${shared.id}`);
+    expect(finalShared.sessionIds).toHaveLength(10 + patched.length);
+    for (const c of clients) c.close();
+    await s.drain();
+  });
+});
