@@ -1,0 +1,151 @@
+/**
+ * CONTRACT §8.6 (spawn rollback leaves nothing: files byte-identical, no session dir, no events, same API state)
+ * and §0.8 (a failed write leaves no trace) on the real server, for every manifest failure mode of the CLI and
+ * for write failures in server mode (a folder replaced by a file, which even root cannot write into).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listFiles, startAudit, testConfig, type AuditServer } from './helpers.js';
+
+const FAKE_CLI = path.resolve('test/domain/fixtures/fake-maestro.mjs');
+let s: AuditServer | undefined;
+afterEach(async () => {
+  delete process.env.FAKE_MAESTRO_MODE;
+  await s?.close();
+  s = undefined;
+});
+
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    listFiles(dir)
+      .filter((f) => f !== '.lock')
+      .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
+  );
+}
+
+async function apiState(a: AuditServer) {
+  return {
+    projects: await a.ok('GET', '/api/projects'),
+    tasks: await a.ok('GET', '/api/tasks'),
+    sessions: await a.ok('GET', '/api/sessions'),
+    templates: await a.ok('GET', '/api/templates'),
+  };
+}
+
+async function fixture(a: AuditServer) {
+  const p = await a.ok('POST', '/api/projects', { name: 'P', workingDir: '/tmp/p' });
+  const t1 = await a.ok('POST', '/api/tasks', { projectId: p.id, title: 'T1', model: 'opus' });
+  const t2 = await a.ok('POST', '/api/tasks', { projectId: p.id, title: 'T2' });
+  const parent = await a.ok('POST', '/api/sessions', { projectId: p.id, taskIds: [t1.id], strategy: 'queue' });
+  await a.drain();
+  return { p, t1, t2, parent };
+}
+
+describe('§8.6 spawn rollback in cli mode: every failure mode leaves nothing behind', () => {
+  for (const mode of ['fail', 'fail-silent', 'no-write', 'invalid-json', 'array', 'no-version', 'no-role']) {
+    it(mode, async () => {
+      const config = testConfig({ MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: FAKE_CLI });
+      s = await startAudit({ config });
+      const { p, t1, t2, parent } = await fixture(s);
+      const data = snapshot(config.dataDir);
+      const sessions = snapshot(config.sessionDir);
+      const state = await apiState(s);
+      process.env.FAKE_MAESTRO_MODE = mode;
+      for (const body of [
+        { projectId: p.id, taskIds: [t2.id, t1.id, t2.id], strategy: 'queue', spawnSource: 'session', sessionId: parent.id, skills: ['a'] },
+        { projectId: p.id, taskIds: [t1.id], role: 'orchestrator' },
+      ]) {
+        const res = await s.call('POST', '/api/sessions/spawn', body);
+        expect(res.status, res.text).toBe(500);
+        expect(res.body.code).toBe('manifest_generation_failed');
+        expect(res.body.message).toMatch(/^Failed to generate manifest: /);
+      }
+      expect(await s.drain()).toEqual([]);
+      expect(snapshot(config.dataDir)).toEqual(data);
+      expect(snapshot(config.sessionDir)).toEqual(sessions);
+      expect(fs.readdirSync(config.sessionDir)).toEqual([]);
+      expect(await apiState(s)).toEqual(state);
+      // A retry after the CLI is fixed succeeds, and the session it makes is the only new one.
+      delete process.env.FAKE_MAESTRO_MODE;
+      const ok = await s.ok('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t2.id] }, 201);
+      expect((await s.ok('GET', '/api/sessions')).map((x: any) => x.id)).toEqual([parent.id, ok.sessionId]);
+    });
+  }
+});
+
+describe('§8.6/§0.8 write failures in server mode', () => {
+  it('SESSION_DIR unusable → 500, nothing left in DATA_DIR, no events', async () => {
+    const config = testConfig();
+    s = await startAudit({ config });
+    const { p, t1, t2 } = await fixture(s);
+    const data = snapshot(config.dataDir);
+    const state = await apiState(s);
+    fs.rmSync(config.sessionDir, { recursive: true });
+    fs.writeFileSync(config.sessionDir, 'not a folder');
+    const res = await s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id, t2.id], strategy: 'queue' });
+    expect(res.status, res.text).toBe(500);
+    expect(['manifest_generation_failed', 'spawn_error']).toContain(res.body.code);
+    expect(await s.drain()).toEqual([]);
+    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(await apiState(s)).toEqual(state);
+    expect(fs.readFileSync(config.sessionDir, 'utf8')).toBe('not a folder');
+  });
+
+  it('queues/ unusable → spawn 500 spawn_error with full rollback; E14 500 INTERNAL_ERROR without trace', async () => {
+    const config = testConfig();
+    s = await startAudit({ config });
+    const { p, t1, t2 } = await fixture(s);
+    const queues = path.join(config.dataDir, 'queues');
+    const queueFiles = snapshot(queues);
+    fs.rmSync(queues, { recursive: true });
+    fs.writeFileSync(queues, 'blocked');
+    const data = snapshot(config.dataDir);
+    const state = await apiState(s);
+    const spawn = await s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id, t2.id], strategy: 'queue' });
+    expect(spawn.status, spawn.text).toBe(500);
+    expect(spawn.body.code).toBe('spawn_error');
+    const create = await s.call('POST', '/api/sessions', { projectId: p.id, taskIds: [t2.id, t1.id], strategy: 'queue', id: 'client-id' });
+    expect(create.status, create.text).toBe(500);
+    expect(create.body.code).toBe('INTERNAL_ERROR');
+    expect(Object.keys(create.body).sort()).toEqual(['code', 'error', 'message']);
+    expect(await s.drain()).toEqual([]);
+    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(listFiles(config.sessionDir)).toEqual([]);
+    expect(await apiState(s)).toEqual(state);
+    // The id stays free; after the folder is back, the same requests work.
+    fs.rmSync(queues);
+    fs.mkdirSync(queues);
+    for (const [f, text] of Object.entries(queueFiles)) fs.writeFileSync(path.join(queues, f), text);
+    expect((await s.ok('POST', '/api/sessions', { projectId: p.id, taskIds: [t2.id], strategy: 'queue', id: 'client-id' })).id).toBe('client-id');
+    await s.ok('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id], strategy: 'queue' }, 201);
+  });
+
+  it('a failed task write rolls back a multi-file PATCH (session side included)', async () => {
+    const config = testConfig();
+    s = await startAudit({ config });
+    const { p, t1, t2, parent } = await fixture(s);
+    const other = await s.ok('POST', '/api/projects', { name: 'Other' });
+    const foreign = await s.ok('POST', '/api/tasks', { projectId: other.id, title: 'F' });
+    await s.drain();
+    const folder = path.join(config.dataDir, 'tasks', other.id);
+    const saved = snapshot(folder);
+    fs.rmSync(folder, { recursive: true });
+    fs.writeFileSync(folder, 'blocked');
+    const data = snapshot(config.dataDir);
+    const state = await apiState(s);
+    // Links t2 (writable) and the foreign task (not writable): nothing of it may stay.
+    const res = await s.call('PATCH', `/api/sessions/${parent.id}`, { taskIds: [t2.id, foreign.id], status: 'completed' });
+    expect(res.status, res.text).toBe(500);
+    expect(res.body.code).toBe('INTERNAL_ERROR');
+    expect(await s.drain()).toEqual([]);
+    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(await apiState(s)).toEqual(state);
+    fs.rmSync(folder);
+    fs.mkdirSync(folder);
+    for (const [f, text] of Object.entries(saved)) fs.writeFileSync(path.join(folder, f), text);
+    const ok = await s.ok('PATCH', `/api/sessions/${parent.id}`, { taskIds: [t2.id, foreign.id] });
+    expect(ok.taskIds).toEqual([t2.id, foreign.id]);
+    expect((await s.ok('GET', `/api/tasks/${t1.id}`)).sessionIds).toEqual([]);
+  });
+});
