@@ -33,8 +33,11 @@ export interface AuditServer {
   call(method: string, urlPath: string, body?: unknown): Promise<RawResponse & { body: any }>;
   /** Like `call`, but fails the test unless the status is `status`. */
   ok(method: string, urlPath: string, body?: unknown, status?: number): Promise<any>;
-  /** Waits briefly and returns (and clears) the recorded envelopes. */
-  drain(): Promise<Envelope[]>;
+  /**
+   * Returns (and clears) the recorded envelopes: waits until `expected` have arrived (then a short grace period
+   * for anything extra), or 40 ms when `expected` is not given.
+   */
+  drain(expected?: number): Promise<Envelope[]>;
   readData(relative: string): any;
   close(): Promise<void>;
 }
@@ -67,8 +70,13 @@ export async function startAudit(options: { config?: Config; clock?: Clock } = {
       expect(res.status, `${method} ${urlPath} → ${res.text}`).toBe(expected);
       return res.body;
     },
-    async drain() {
-      await new Promise((r) => setTimeout(r, 40));
+    async drain(expected) {
+      if (expected === undefined) await sleep(40);
+      else {
+        const end = Date.now() + 2000;
+        while (received.length < expected && Date.now() < end) await sleep(2);
+        await sleep(10);
+      }
       return received.splice(0);
     },
     readData(relative) {
