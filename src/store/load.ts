@@ -12,8 +12,9 @@
  * (open, fstat, read, close) plus the idle time between them — 16 s instead of about 1.5 s for 110 000 files
  * (docs/performance.md).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { Dirent } from 'node:fs';
 import { isUnsafeId } from '../ids.js';
@@ -23,6 +24,7 @@ import { serializeEntity } from './entities.js';
 import { StoreStartupError } from './errors.js';
 import type { StoreIO } from './io.js';
 import type { Layout } from './layout.js';
+import { ParallelReader } from './parallel-read.js';
 import type { MigrationContext } from './migrate.js';
 import { isRole, migrateProject, migrateQueue, migrateSession, migrateTask, migrateTemplate, repairLinks } from './migrate.js';
 
@@ -152,10 +154,14 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   };
 
   /** Read and parse one file; quarantine it and return undefined when it is unusable (§5.5). */
-  const readObject = async (file: Candidate, idKey: 'id' | 'sessionId'): Promise<Raw | undefined> => {
+  const readObject = async (
+    file: Candidate,
+    idKey: 'id' | 'sessionId',
+    prefetched?: Promise<string | undefined>,
+  ): Promise<Raw | undefined> => {
     let text: string;
     try {
-      text = readFileSync(file.path, 'utf8');
+      text = (prefetched === undefined ? undefined : await prefetched) ?? readTextSync(file.path);
     } catch (err) {
       await quarantine(file.path, `cannot be read: ${(err as Error).message}`);
       return undefined;
@@ -191,7 +197,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
 
   const duplicate = (kind: string, id: string, path: string, keptPath: string): void => {
     stats.duplicates++;
-    logger.warn(`Duplicate ${kind} id ${id}: ${relative(layout.dataDir, path)} ignored, ${keptPath} was loaded first`, {
+    logger.warn(`Duplicate ${kind} id ${id}: ${relative(layout.dataDir, path)} ignored, ${relative(layout.dataDir, keptPath)} was loaded first`, {
       id,
       file: relative(layout.dataDir, path),
     });
@@ -211,11 +217,16 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   }
 
   // Tasks: project folders first, then legacy files directly in tasks/.
+  // Absolute paths; made relative only for a duplicate's warning (path.relative per task costs ~0.1 s per 100k).
   const taskPaths = new Map<string, string>();
   const tasksScan = await scan(layout.tasksDir);
-  for (const folder of tasksScan.dirs) {
-    for (const file of (await scan(join(layout.tasksDir, folder))).files) {
-      const raw = await readObject(file, 'id');
+  const taskFolders: { folder: string; files: Candidate[] }[] = [];
+  for (const folder of tasksScan.dirs) taskFolders.push({ folder, files: (await scan(join(layout.tasksDir, folder))).files });
+  const taskReader = readAhead([...taskFolders.flatMap((f) => f.files), ...tasksScan.files]);
+  let taskIndex = 0;
+  for (const { folder, files } of taskFolders) {
+    for (const file of files) {
+      const raw = await readObject(file, 'id', taskReader?.text(taskIndex++));
       if (raw === undefined) continue;
       if (raw.projectId !== folder) {
         await quarantine(file.path, `projectId ${JSON.stringify(raw.projectId)} differs from its folder ${folder}`);
@@ -229,12 +240,12 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       }
       const { entity, changed } = migrateTask(raw, ctx);
       data.tasks.set(id, entity);
-      taskPaths.set(id, relative(layout.dataDir, file.path));
+      taskPaths.set(id, file.path);
       note('task', id, changed);
     }
   }
   for (const file of tasksScan.files) {
-    const raw = await readObject(file, 'id');
+    const raw = await readObject(file, 'id', taskReader?.text(taskIndex++));
     if (raw === undefined) continue;
     if (typeof raw.projectId !== 'string' || isUnsafeId(raw.projectId)) {
       await quarantine(file.path, 'legacy task file without a usable projectId');
@@ -248,13 +259,18 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     }
     const { entity } = migrateTask(raw, ctx);
     data.tasks.set(id, entity);
-    taskPaths.set(id, relative(layout.dataDir, file.path));
+    taskPaths.set(id, file.path);
     writeBack.set(`task:${id}`, { kind: 'task', id, legacyPath: file.path });
   }
 
+  await taskReader?.close();
+
   // Sessions.
-  for (const file of (await scan(layout.sessionsDir)).files) {
-    const raw = await readObject(file, 'id');
+  const sessionFiles = (await scan(layout.sessionsDir)).files;
+  const sessionReader = readAhead(sessionFiles);
+  let sessionIndex = 0;
+  for (const file of sessionFiles) {
+    const raw = await readObject(file, 'id', sessionReader?.text(sessionIndex++));
     if (raw === undefined) {
       data.skippedSessionIds.add(file.stem);
       continue;
@@ -263,6 +279,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     data.sessions.set(entity.id, entity);
     note('session', entity.id, changed);
   }
+
+  await sessionReader?.close();
 
   // Templates.
   for (const file of (await scan(layout.templatesDir)).files) {
@@ -354,6 +372,42 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
 
   if (stats.quarantined > 0) logger.warn(`Load quarantined ${stats.quarantined} file(s)`, { quarantined: stats.quarantined });
   return data;
+}
+
+/** Below this many files, reading on the main thread is cheaper than starting reader threads. */
+const READ_AHEAD_MIN_FILES = 2000;
+
+function readAhead(files: Candidate[]): ParallelReader | undefined {
+  // One reader thread per spare core (measured on 2 cores: main + 1 reader 1.8 s, main + 2 readers 2.8 s,
+  // main alone 2.2 s for 110 000 files): the threads' syscalls compete with the main thread's parsing.
+  const threads = Math.max(1, Math.min(3, availableParallelism() - 1));
+  return files.length < READ_AHEAD_MIN_FILES ? undefined : new ParallelReader(files.map((f) => f.path), threads);
+}
+
+let readBuffer = Buffer.allocUnsafe(256 * 1024);
+
+/**
+ * `readFileSync(path, 'utf8')` without its per-call fstat and buffer allocation: open, read into one reused
+ * buffer (grown when a file is larger), close. About a third faster over 100 000 small entity files.
+ */
+function readTextSync(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === readBuffer.length) {
+        const bigger = Buffer.allocUnsafe(readBuffer.length * 2);
+        readBuffer.copy(bigger, 0, 0, length);
+        readBuffer = bigger;
+      }
+      const n = readSync(fd, readBuffer, length, readBuffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return readBuffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function syncAll(io: StoreIO, dirs: Set<string>, logger: StoreLogger): Promise<void> {
