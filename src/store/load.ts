@@ -222,11 +222,16 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   const tasksScan = await scan(layout.tasksDir);
   const taskFolders: { folder: string; files: Candidate[] }[] = [];
   for (const folder of tasksScan.dirs) taskFolders.push({ folder, files: (await scan(join(layout.tasksDir, folder))).files });
-  const taskReader = readAhead([...taskFolders.flatMap((f) => f.files), ...tasksScan.files]);
+  // One read-ahead over the task files and then the session files, in processing order, so that the reader
+  // thread is never idle between the two (the session folder is scanned early for that; scanning only lists
+  // and removes temp files, so its place in the order does not matter).
+  const sessionFiles = (await scan(layout.sessionsDir)).files;
+  const taskFiles = [...taskFolders.flatMap((f) => f.files), ...tasksScan.files];
+  const reader = readAhead([...taskFiles, ...sessionFiles]);
   let taskIndex = 0;
   for (const { folder, files } of taskFolders) {
     for (const file of files) {
-      const raw = await readObject(file, 'id', taskReader?.text(taskIndex++));
+      const raw = await readObject(file, 'id', reader?.text(taskIndex++));
       if (raw === undefined) continue;
       if (raw.projectId !== folder) {
         await quarantine(file.path, `projectId ${JSON.stringify(raw.projectId)} differs from its folder ${folder}`);
@@ -245,7 +250,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     }
   }
   for (const file of tasksScan.files) {
-    const raw = await readObject(file, 'id', taskReader?.text(taskIndex++));
+    const raw = await readObject(file, 'id', reader?.text(taskIndex++));
     if (raw === undefined) continue;
     if (typeof raw.projectId !== 'string' || isUnsafeId(raw.projectId)) {
       await quarantine(file.path, 'legacy task file without a usable projectId');
@@ -263,14 +268,10 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     writeBack.set(`task:${id}`, { kind: 'task', id, legacyPath: file.path });
   }
 
-  await taskReader?.close();
-
   // Sessions.
-  const sessionFiles = (await scan(layout.sessionsDir)).files;
-  const sessionReader = readAhead(sessionFiles);
-  let sessionIndex = 0;
+  let sessionIndex = taskFiles.length;
   for (const file of sessionFiles) {
-    const raw = await readObject(file, 'id', sessionReader?.text(sessionIndex++));
+    const raw = await readObject(file, 'id', reader?.text(sessionIndex++));
     if (raw === undefined) {
       data.skippedSessionIds.add(file.stem);
       continue;
@@ -280,7 +281,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     note('session', entity.id, changed);
   }
 
-  await sessionReader?.close();
+  await reader?.close();
 
   // Templates.
   for (const file of (await scan(layout.templatesDir)).files) {
