@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ENTITY_FILE, SOAK, call, figure, freePort, killAllChildren, listFiles, prng, startChild, tempRoot, type ChildServer } from './helpers.js';
+import { SOAK, call, checkDisk, figure, freePort, killAllChildren, prng, snapshot, startChild, tempRoot, type ChildServer, type Snapshot } from './helpers.js';
 
 const SEED = Number(process.env.MAESTRO_CRASH_SEED ?? 20240611);
 const KILLS = Number(process.env.MAESTRO_CRASH_KILLS ?? (SOAK ? 200 : 22));
@@ -298,30 +298,6 @@ function chooseOp(c: Client): Op {
 // ---------------------------------------------------------------------------------------------------------------
 // What the server holds after a restart.
 
-interface Snapshot {
-  projects: any[];
-  tasks: any[];
-  sessions: any[];
-  queues: Map<string, any>;
-  templates: any[];
-}
-
-async function snapshot(port: number): Promise<Snapshot> {
-  const get = async (p: string) => {
-    const r = await call(port, 'GET', p);
-    if (r.status !== 200) throw new Error(`GET ${p} → ${r.status} ${r.text}`);
-    return r.json as any;
-  };
-  const [projects, tasks, sessions, templates] = await Promise.all(['/api/projects', '/api/tasks', '/api/sessions', '/api/templates'].map(get));
-  const queues = new Map<string, any>();
-  for (const s of sessions) {
-    if (s.strategy !== 'queue') continue;
-    const r = await call(port, 'GET', `/api/sessions/${s.id}/queue`);
-    if (r.status === 200) queues.set(s.id, (r.json as any).queue);
-  }
-  return { projects, tasks, sessions, queues, templates };
-}
-
 /** The part of `snap` owned by the client with `prefix`. */
 function partOf(snap: Snapshot, prefix: string): Part {
   const part = emptyPart();
@@ -391,37 +367,6 @@ function brokenLinks(snap: Snapshot): string[] {
     }
   }
   return broken;
-}
-
-/** Every file in DATA_DIR is an entity file in its place (or the lock), parses, and equals what the API serves. */
-function checkDisk(dataDir: string, snap: Snapshot): string[] {
-  const problems: string[] = [];
-  const expected = new Map<string, unknown>();
-  for (const p of snap.projects) expected.set(`projects/${p.id}.json`, p);
-  for (const t of snap.tasks) expected.set(`tasks/${t.projectId}/${t.id}.json`, t);
-  for (const s of snap.sessions) expected.set(`sessions/${s.id}.json`, s);
-  for (const [sid, q] of snap.queues) expected.set(`queues/${sid}.json`, q);
-  for (const t of snap.templates) expected.set(`templates/${t.id}.json`, t);
-  const seen = new Set<string>();
-  for (const f of listFiles(dataDir)) {
-    if (f === '.lock') continue;
-    if (!ENTITY_FILE.test(f)) {
-      problems.push(`unexpected file ${f} (temp file or quarantine left behind?)`);
-      continue;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(fs.readFileSync(path.join(dataDir, f), 'utf8'));
-    } catch (err) {
-      problems.push(`${f} does not parse: ${(err as Error).message}`);
-      continue;
-    }
-    seen.add(f);
-    if (!expected.has(f)) problems.push(`${f} is on disk but not served by the API`);
-    else if (JSON.stringify(parsed) !== JSON.stringify(expected.get(f))) problems.push(`${f} differs from the API's answer`);
-  }
-  for (const f of expected.keys()) if (!seen.has(f)) problems.push(`${f} is served by the API but missing on disk`);
-  return problems;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

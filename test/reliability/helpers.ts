@@ -258,3 +258,59 @@ export function figure(line: string): void {
     /* figures are informative; never fail a test on them */
   }
 }
+
+/** Everything the API serves (templates included). */
+export interface Snapshot {
+  projects: any[];
+  tasks: any[];
+  sessions: any[];
+  queues: Map<string, any>;
+  templates: any[];
+}
+
+export async function snapshot(port: number): Promise<Snapshot> {
+  const get = async (p: string) => {
+    const r = await call(port, 'GET', p);
+    if (r.status !== 200) throw new Error(`GET ${p} → ${r.status} ${r.text}`);
+    return r.json as any;
+  };
+  const [projects, tasks, sessions, templates] = await Promise.all(['/api/projects', '/api/tasks', '/api/sessions', '/api/templates'].map(get));
+  const queues = new Map<string, any>();
+  for (const s of sessions) {
+    if (s.strategy !== 'queue') continue;
+    const r = await call(port, 'GET', `/api/sessions/${s.id}/queue`);
+    if (r.status === 200) queues.set(s.id, (r.json as any).queue);
+  }
+  return { projects, tasks, sessions, queues, templates };
+}
+
+/** Every file in DATA_DIR is an entity file in its place (or the lock), parses, and equals what the API serves. */
+export function checkDisk(dataDir: string, snap: Snapshot): string[] {
+  const problems: string[] = [];
+  const expected = new Map<string, unknown>();
+  for (const p of snap.projects) expected.set(`projects/${p.id}.json`, p);
+  for (const t of snap.tasks) expected.set(`tasks/${t.projectId}/${t.id}.json`, t);
+  for (const s of snap.sessions) expected.set(`sessions/${s.id}.json`, s);
+  for (const [sid, q] of snap.queues) expected.set(`queues/${sid}.json`, q);
+  for (const t of snap.templates) expected.set(`templates/${t.id}.json`, t);
+  const seen = new Set<string>();
+  for (const f of listFiles(dataDir)) {
+    if (f === '.lock') continue;
+    if (!ENTITY_FILE.test(f)) {
+      problems.push(`unexpected file ${f} (temp file or quarantine left behind?)`);
+      continue;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fs.readFileSync(path.join(dataDir, f), 'utf8'));
+    } catch (err) {
+      problems.push(`${f} does not parse: ${(err as Error).message}`);
+      continue;
+    }
+    seen.add(f);
+    if (!expected.has(f)) problems.push(`${f} is on disk but not served by the API`);
+    else if (JSON.stringify(parsed) !== JSON.stringify(expected.get(f))) problems.push(`${f} differs from the API's answer`);
+  }
+  for (const f of expected.keys()) if (!seen.has(f)) problems.push(`${f} is served by the API but missing on disk`);
+  return problems;
+}
