@@ -7,7 +7,7 @@
  * WebSocket clients each run in their own process, so nothing measured shares an event loop with the load
  * generator.
  *
- * Options: --quick; --only=validation,codegen,startup,get,list,post,patch,spawn,queue,ws (comma list);
+ * Options: --quick; --smoke (every scenario once with tiny sizes: test/bench); --only=validation,codegen,startup,get,list,post,patch,spawn,queue,ws (comma list);
  * --profile (server CPU profiles into bench/results/profiles/); --keep (keep the temp folder);
  * --out=<file> (default bench/results/latest.json, or latest-quick.json with --quick).
  * Docs: docs/performance.md.
@@ -23,16 +23,34 @@ import { measureValidation, type ValidationResult } from './lib/validation.js';
 import { measureWsLag, type WsLagResult } from './lib/ws-lag.js';
 
 const args = process.argv.slice(2);
-const quick = args.includes('--quick');
+const smoke = args.includes('--smoke');
+const quick = args.includes('--quick') || smoke;
 const profile = args.includes('--profile');
 const keep = args.includes('--keep');
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
 const outArg = args.find((a) => a.startsWith('--out='));
-const outFile = path.resolve(ROOT, outArg ? outArg.slice('--out='.length) : `bench/results/${quick ? 'latest-quick' : 'latest'}.json`);
+const outFile = path.resolve(ROOT, outArg ? outArg.slice('--out='.length) : `bench/results/${smoke ? 'latest-smoke' : quick ? 'latest-quick' : 'latest'}.json`);
 const want = (name: string) => only === undefined || only.has(name);
 
-const P = quick
+const P = smoke
+  ? {
+      // test/bench: every code path once, tiny and fast; the numbers mean nothing.
+      big: { projects: 3, tasksPerProject: 60, sessions: 20 },
+      small: { projects: 2, tasksPerProject: 60, sessions: 10 },
+      queueSessions: 12,
+      queueItems: 40,
+      connections: 4,
+      warmupSec: 0,
+      durationSec: 1,
+      runs: 1,
+      startupRuns: 1,
+      wsClients: [10],
+      wsWarmupSec: 0.2,
+      wsDurationSec: 0.5,
+      validationIterations: 2000,
+    }
+  : quick
   ? {
       big: { projects: 20, tasksPerProject: 500, sessions: 1000 },
       small: { projects: 2, tasksPerProject: 500, sessions: 100 },
@@ -123,7 +141,7 @@ async function main(): Promise<void> {
   const gitDirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'generated'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '';
   json.meta = {
     date: new Date().toISOString(),
-    mode: quick ? 'quick' : 'full',
+    mode: smoke ? 'smoke' : quick ? 'quick' : 'full',
     node: process.version,
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model,

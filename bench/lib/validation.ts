@@ -4,7 +4,7 @@
  *
  * The router keeps its rules and null-strip lists module-private, so they are read from
  * generated/routes/router.ts (they are JSON literals there) — the measured code is the same validator modules
- * and the same `toContractError` the router calls. Also counts Ajv compiles during the run (must be zero:
+ * and the same `toContractError` the router calls; the null strip is re-implemented here with the same work. Also counts Ajv compiles during the run (must be zero:
  * validators are precompiled).
  */
 import fs from 'node:fs';
@@ -25,9 +25,27 @@ function routerLiteral<T>(source: string, name: string): T {
   return JSON.parse(m[1]!) as T;
 }
 
-function stripNulls(body: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+/** The router's null-strip rules: a field list (older generated code) or `{ fields, items }`. */
+type StripRules = readonly string[] | { fields: readonly string[]; items?: Readonly<Record<string, readonly string[]>> };
+
+/** Same work as the router's `stripNulls` (CONTRACT §0.5: null = absent): copy, drop the listed nulls. */
+function stripNulls(body: Record<string, unknown>, rules: StripRules): Record<string, unknown> {
+  const fields = Array.isArray(rules) ? (rules as readonly string[]) : (rules as { fields: readonly string[] }).fields;
+  const items = Array.isArray(rules) ? undefined : (rules as { items?: Readonly<Record<string, readonly string[]>> }).items;
   const out: Record<string, unknown> = { ...body };
   for (const field of fields) if (out[field] === null) delete out[field];
+  if (items) {
+    for (const [field, keys] of Object.entries(items)) {
+      const list = out[field];
+      if (!Array.isArray(list)) continue;
+      out[field] = list.map((el: unknown) => {
+        if (typeof el !== 'object' || el === null) return el;
+        const copy = { ...(el as Record<string, unknown>) };
+        for (const k of keys) if (copy[k] === null) delete copy[k];
+        return copy;
+      });
+    }
+  }
   return out;
 }
 
@@ -72,7 +90,7 @@ export function measureValidation(iterations: number): ValidationResult {
     const source = fs.readFileSync(path.join(ROOT, 'generated/routes/router.ts'), 'utf8');
     const step = (validate: Validator, rulesName: string, stripName: string) => {
       const rules = routerLiteral<ValidationRules>(source, rulesName);
-      const strip = routerLiteral<string[]>(source, stripName);
+      const strip = routerLiteral<StripRules>(source, stripName);
       return (raw: Record<string, unknown>) => {
         const body = stripNulls(raw, strip);
         if (!validate(body)) return toContractError(validate.errors as never, rules);
