@@ -69,7 +69,7 @@ export function emitRoutes(spec: LoadedSpec, out: Output, templatesRoot: string)
           null,
           2,
         ),
-        stripNull: JSON.stringify(rules.stripNull),
+        stripNull: JSON.stringify({ fields: rules.stripNull, items: rules.stripNullItems }),
       };
     });
 

@@ -4,7 +4,7 @@
  * request body schema file and `x-emits` / `x-validate-body` extensions.
  */
 import { type LoadedSpec, type SchemaFile, SpecError, derefLocal } from './load-spec.js';
-import { TypeImports, allowsNull, declaredProperties, describeType, isObject, namedTsType, schemaFileForRef } from './schema-tools.js';
+import { TypeImports, allowsNull, declaredProperties, describeType, isObject, itemPropertiesNotAllowingNull, namedTsType, schemaFileForRef } from './schema-tools.js';
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -26,6 +26,8 @@ export interface BodyRulesModel {
   typeDescriptions: Record<string, string>;
   /** top-level properties whose schema does not allow null: a null there is removed before validation */
   stripNull: string[];
+  /** array-of-object properties → the item properties whose schema does not allow null (removed the same way) */
+  stripNullItems: Record<string, string[]>;
 }
 
 export interface OperationModel {
@@ -80,6 +82,12 @@ function bodyRules(spec: LoadedSpec, file: SchemaFile): BodyRulesModel {
     required: stringArray(schema.required, 'required') ?? [],
     typeDescriptions,
     stripNull: properties.filter((name) => !allowsNull(spec, props[name], file.relPath, schema)),
+    stripNullItems: Object.fromEntries(
+      properties.flatMap((name) => {
+        const items = itemPropertiesNotAllowingNull(spec, props[name], file.relPath, schema);
+        return items === undefined ? [] : [[name, items]];
+      }),
+    ),
   };
 }
 

@@ -134,6 +134,22 @@ export function allowsNull(spec: LoadedSpec, node: unknown, from: string, doc: u
   return true;
 }
 
+/**
+ * For a property whose schema is an array of objects with declared properties: the item properties whose schema
+ * does not allow null (a null there is "absent", CONTRACT §0.5). Undefined for anything else.
+ */
+export function itemPropertiesNotAllowingNull(spec: LoadedSpec, node: unknown, from: string, doc: unknown): string[] | undefined {
+  const loc = follow(spec, { node, from, doc });
+  const schema = loc.node;
+  if (!isObject(schema) || schema.type !== 'array' || !isObject(schema.items)) return undefined;
+  const items = follow(spec, { node: schema.items, from: loc.from, doc: loc.doc });
+  if (!isObject(items.node)) return undefined;
+  const names = declaredProperties(items.node)
+    .filter(([, sub]) => !allowsNull(spec, sub, items.from, items.doc))
+    .map(([name]) => name);
+  return names.length > 0 ? names : undefined;
+}
+
 const ARTICLE_TYPES: Record<string, string> = {
   string: 'a string',
   integer: 'an integer',

@@ -413,3 +413,27 @@ describe('§0.5 id arrays: duplicates removed (first kept), blank elements refus
     await s.drain();
   });
 });
+
+describe('§0.5 null inside the entries of E16 events[] / timeline[] counts as absent', () => {
+  it('optional entry fields: null → default or omitted; required type: null → missing; data: null kept', async () => {
+    const sess = await s.ok('POST', '/api/sessions', { projectId, taskIds: [] });
+    const u = await s.ok('PATCH', `/api/sessions/${sess.id}`, {
+      events: [{ type: 'e', id: null, timestamp: null, data: null }],
+      timeline: [{ type: null, message: null, taskId: null, metadata: null, id: null, timestamp: null }],
+    });
+    const ev = u.events.at(-1);
+    expect(ev.id).toMatch(/^evt_[0-9]+_[0-9a-z]{9}$/);
+    expect(ev.timestamp).toBe(u.lastActivity);
+    expect(ev).toHaveProperty('data', null);
+    const tl = u.timeline.at(-1);
+    expect(tl.id).toMatch(/^evt_[0-9]+_[0-9a-z]{9}$/);
+    expect(tl).toEqual({ id: tl.id, type: 'progress', timestamp: u.lastActivity });
+    expect(s.readData(`sessions/${sess.id}.json`).timeline.at(-1)).toEqual(tl);
+    const missing = await s.call('PATCH', `/api/sessions/${sess.id}`, { events: [{ type: null }] });
+    expectError(missing, 400, 'VALIDATION_ERROR', 'events');
+    // Wrong types inside entries are still refused.
+    expectError(await s.call('PATCH', `/api/sessions/${sess.id}`, { timeline: [{ message: 5 }] }), 400, 'VALIDATION_ERROR', 'timeline');
+    expectError(await s.call('PATCH', `/api/sessions/${sess.id}`, { events: [null] }), 400, 'VALIDATION_ERROR', 'events');
+    await s.drain();
+  });
+});

@@ -63,7 +63,7 @@ describe('validation after lookup (§2.2 E4, §2.3 E9, §2.4 E16, §2.7 E39, §9
 describe('§0.5/§3.3 bodies on methods that take none, media types, empty bodies', () => {
   it('GET/DELETE/HEAD bodies are ignored whatever their Content-Type', async () => {
     const big = 'x'.repeat(2 * 1024 * 1024);
-    for (const ct of [{ 'Content-Type': 'text/plain' }, { 'Content-Type': 'application/json' }, {}]) {
+    for (const ct of [{ 'Content-Type': 'text/plain' }, { 'Content-Type': 'application/json' }, {}] as Record<string, string>[]) {
       const headers = (body: string) => ({ ...ct, 'Content-Length': String(Buffer.byteLength(body)) });
       const get = await s.raw('GET', `/api/tasks/${taskId}`, { headers: headers('{ not json'), body: '{ not json' });
       expect(get.status).toBe(200);
