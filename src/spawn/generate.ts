@@ -26,7 +26,7 @@ export interface GenerateManifestOptions {
   context?: Record<string, unknown>;
   /** The template §10.3 resolves for the role, when there is one. */
   templateId?: string;
-  /** The SpawnManifest validator (precompiled); every manifest written is checked against it. */
+  /** The SpawnManifest validator (precompiled); server-mode manifests are checked against it (cli mode: §8.5 checks only). */
   validate?: SchemaValidator;
   logger?: SpawnLogger;
   /** cli mode: MAESTRO_CLI_PATH, and the time limit (30 s unless a test shortens it). */
@@ -104,7 +104,9 @@ export async function generateManifest(options: GenerateManifestOptions): Promis
     skills,
     strategy: options.strategy,
     templateId: options.templateId,
-    validate: options.validate,
+    // CONTRACT §8.5: the CLI's own output is checked only for an object with manifestVersion and role; no
+    // tasks is a warning, never a failure. The schema check guards what the server builds itself.
+    validate: options.mode === 'cli' ? undefined : options.validate,
     logger: options.logger,
   });
   return { manifestPath, manifest, ...(cliOutput ? { cliOutput } : {}) };

@@ -149,3 +149,65 @@ describe('§8.6/§0.8 write failures in server mode', () => {
     expect((await s.ok('GET', `/api/tasks/${t1.id}`)).sessionIds).toEqual([]);
   });
 });
+
+describe('§0.8 serialisation around a slow cli-mode spawn', () => {
+  const SLOW_CLI = path.resolve('test/audit/fixtures/slow-maestro.mjs');
+  for (const mode of ['fail', 'ok']) {
+    it(`a mutation sent during the CLI run waits for it; events never interleave (CLI ${mode})`, async () => {
+      process.env.SLOW_MAESTRO_MODE = mode;
+      process.env.SLOW_MAESTRO_MS = '300';
+      try {
+        const config = testConfig({ MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: SLOW_CLI });
+        s = await startAudit({ config });
+        const p = await s.ok('POST', '/api/projects', { name: 'P', workingDir: '/tmp/p' });
+        const t = await s.ok('POST', '/api/tasks', { projectId: p.id, title: 'T' });
+        await s.drain();
+        const spawn = s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t.id], strategy: 'queue' });
+        await new Promise((r) => setTimeout(r, 100));
+        const put = s.call('PATCH', `/api/tasks/${t.id}`, { title: 'renamed' });
+        const [sp, pt] = await Promise.all([spawn, put]);
+        expect(pt.status).toBe(200);
+        const events = (await s.drain(mode === 'ok' ? 4 : 1)).map((e) => e.event);
+        if (mode === 'ok') {
+          expect(sp.status, sp.text).toBe(201);
+          expect(events).toEqual(['session:spawn', 'task:session_added', 'queue:created', 'task:updated']);
+          expect(pt.body.sessionIds).toEqual([sp.body.sessionId]);
+        } else {
+          expect(sp.status).toBe(500);
+          expect(events).toEqual(['task:updated']);
+          expect(pt.body.sessionIds).toEqual([]);
+          expect(await s.ok('GET', '/api/sessions')).toEqual([]);
+          expect(listFiles(config.sessionDir)).toEqual([]);
+          expect(s.readData(`tasks/${p.id}/${t.id}.json`)).toEqual(pt.body);
+        }
+      } finally {
+        delete process.env.SLOW_MAESTRO_MODE;
+        delete process.env.SLOW_MAESTRO_MS;
+      }
+    });
+  }
+});
+
+describe('§8.5 cli mode: a manifest without tasks is only a warning', () => {
+  it('201, the finalised manifest is written, session:spawn carries it, a warning is logged', async () => {
+    const { pino } = await import('pino');
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    process.env.FAKE_MAESTRO_MODE = 'no-tasks';
+    const config = testConfig({ MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: FAKE_CLI });
+    // The test-mode event check validates session:spawn against the AsyncAPI catalogue, whose manifest schema
+    // requires tasks[] ≥ 1 (the shape the server itself builds); this CLI output is legal per §8.5.
+    s = await startAudit({ config, logger, validateEvents: false });
+    const { p, t1 } = await fixture(s);
+    const res = await s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id], skills: ['x'] });
+    expect(res.status, res.text).toBe(201);
+    const manifest = JSON.parse(fs.readFileSync(res.body.manifestPath, 'utf8'));
+    expect(manifest.tasks).toEqual([]);
+    expect(manifest.skills).toEqual(['x']);
+    expect('strategy' in manifest).toBe(false);
+    const events = await s.drain(2);
+    expect(events.map((e) => e.event)).toEqual(['session:spawn', 'task:session_added']);
+    expect(events[0]!.data.manifest).toEqual(manifest);
+    expect(lines.some((l) => l.includes('Manifest has no tasks'))).toBe(true);
+  });
+});
