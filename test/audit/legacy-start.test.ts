@@ -221,3 +221,48 @@ describe('§10.2 seeding across restarts', () => {
     expect(list.map((t: any) => t.role).sort()).toEqual(['orchestrator', 'worker']);
   });
 });
+
+describe('§10.3 role resolution over loaded templates (E37 and the spawn templateId agree)', () => {
+  it('several defaults → the oldest default (createdAt, then id); no default → the oldest template', async () => {
+    const config = testConfig();
+    const tm = (id: string, role: string, createdAt: number, isDefault: boolean) =>
+      writeJson(config.dataDir, `templates/${id}.json`, { id, name: id, role, content: `content of ${id}`, isDefault, createdAt, updatedAt: createdAt });
+    tm('w-new-default', 'worker', 300, true);
+    tm('w-b-default', 'worker', 200, true);
+    tm('w-a-default', 'worker', 200, true);
+    tm('w-oldest-client', 'worker', 100, false);
+    tm('o-b', 'orchestrator', 50, false);
+    tm('o-a', 'orchestrator', 50, false);
+    tm('o-new', 'orchestrator', 10_000, false);
+    writeJson(config.dataDir, 'projects/p.json', { id: 'p', name: 'P', workingDir: '/w', description: '', createdAt: 1, updatedAt: 1 });
+    writeJson(config.dataDir, 'tasks/p/t.json', { id: 't', projectId: 'p', title: 'T', createdAt: 1, updatedAt: 1 });
+    s = await startAudit({ config });
+    // Nothing is seeded: both roles have templates.
+    expect((await s.ok('GET', '/api/templates')).map((t: any) => t.id)).toEqual([
+      'o-a',
+      'o-b',
+      'w-oldest-client',
+      'w-a-default',
+      'w-b-default',
+      'w-new-default',
+      'o-new',
+    ]);
+    expect((await s.ok('GET', '/api/templates/role/worker')).id).toBe('w-a-default');
+    expect((await s.ok('GET', '/api/templates/role/orchestrator')).id).toBe('o-a');
+    const w = await s.ok('POST', '/api/sessions/spawn', { projectId: 'p', taskIds: ['t'] }, 201);
+    expect(JSON.parse(fs.readFileSync(w.manifestPath, 'utf8')).templateId).toBe('w-a-default');
+    const o = await s.ok('POST', '/api/sessions/spawn', { projectId: 'p', taskIds: ['t'], role: 'orchestrator' }, 201);
+    expect(JSON.parse(fs.readFileSync(o.manifestPath, 'utf8')).templateId).toBe('o-a');
+    // Updates never change isDefault; deleting the chosen one moves resolution on.
+    expect((await s.ok('PUT', '/api/templates/w-a-default', { name: 'x', isDefault: false })).isDefault).toBe(true);
+    await s.ok('DELETE', '/api/templates/w-a-default');
+    expect((await s.ok('GET', '/api/templates/role/worker')).id).toBe('w-b-default');
+    for (const id of ['w-b-default', 'w-new-default']) await s.ok('DELETE', `/api/templates/${id}`);
+    expect((await s.ok('GET', '/api/templates/role/worker')).id).toBe('w-oldest-client');
+    await s.ok('DELETE', '/api/templates/w-oldest-client');
+    const none = await s.call('GET', '/api/templates/role/worker');
+    expect([none.status, none.body.code]).toEqual([404, 'NOT_FOUND']);
+    const bare = await s.ok('POST', '/api/sessions/spawn', { projectId: 'p', taskIds: ['t'] }, 201);
+    expect('templateId' in JSON.parse(fs.readFileSync(bare.manifestPath, 'utf8'))).toBe(false);
+  });
+});
