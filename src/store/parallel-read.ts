@@ -38,6 +38,8 @@ parentPort.on('message', ({ start, paths }) => {
 `;
 
 const CHUNK = 500;
+/** Files read but not yet taken, at most: bounds the memory held ahead of the parser (~1 KB per entity file). */
+const MAX_AHEAD = 4 * CHUNK;
 
 /** Reads `paths` on `threads` worker threads, in chunks handed out in order. Call `close()` when done. */
 export class ParallelReader {
@@ -45,6 +47,9 @@ export class ParallelReader {
   private readonly waiters = new Map<number, (text: string | undefined) => void>();
   private readonly workers: Worker[] = [];
   private next = 0;
+  /** Highest index asked for so far (+1): the read-ahead window starts here. */
+  private consumed = 0;
+  private readonly idle: Worker[] = [];
   private failed: Error | undefined;
 
   constructor(
@@ -58,12 +63,16 @@ export class ParallelReader {
       worker.on('message', (msg: { start: number; out: (string | null)[] }) => this.onChunk(worker, msg));
       worker.on('error', (err) => this.onWorkerError(err));
       this.workers.push(worker);
-      this.dispatch(worker);
+      if (!this.dispatch(worker)) this.idle.push(worker);
     }
   }
 
   /** File i's text; `undefined` when the thread could not read it (the caller reads it itself). */
   text(i: number): Promise<string | undefined> {
+    if (i + 1 > this.consumed) {
+      this.consumed = i + 1;
+      while (this.idle.length > 0 && this.dispatch(this.idle[this.idle.length - 1]!)) this.idle.pop();
+    }
     const r = this.results[i];
     if (r !== undefined) {
       this.results[i] = undefined; // hand each text over once: the main thread keeps only what it parsed
@@ -77,15 +86,17 @@ export class ParallelReader {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private dispatch(worker: Worker): void {
-    if (this.next >= this.paths.length) return;
+  /** Give `worker` the next chunk if the window allows; false when it stays idle. */
+  private dispatch(worker: Worker): boolean {
+    if (this.next >= this.paths.length || this.next - this.consumed >= MAX_AHEAD) return false;
     const start = this.next;
     this.next = Math.min(this.paths.length, start + CHUNK);
     worker.postMessage({ start, paths: this.paths.slice(start, this.next) });
+    return true;
   }
 
   private onChunk(worker: Worker, msg: { start: number; out: (string | null)[] }): void {
-    this.dispatch(worker);
+    if (!this.dispatch(worker)) this.idle.push(worker);
     msg.out.forEach((value, k) => {
       const i = msg.start + k;
       const waiter = this.waiters.get(i);
