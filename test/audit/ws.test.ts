@@ -171,3 +171,58 @@ describe('§0.8/§4.5 concurrency: same order everywhere, one request\'s events 
     await s.drain();
   });
 });
+
+describe('§4.4 payloads are the full final state after the request', () => {
+  it('every entity payload equals what a GET returns right after the request', async () => {
+    const p = await s.ok('POST', '/api/projects', { name: 'final' });
+    const t1 = await s.ok('POST', '/api/tasks', { projectId: p.id, title: 'a' });
+    const t2 = await s.ok('POST', '/api/tasks', { projectId: p.id, title: 'b' });
+    await s.drain();
+    const check = async (events: Envelope[]) => {
+      for (const e of events) {
+        const d = e.data;
+        if (e.event === 'task:updated' || e.event === 'task:created') expect(d, e.event).toEqual(await s.ok('GET', `/api/tasks/${d.id}`));
+        if (e.event === 'session:updated' || e.event === 'session:created') expect(d, e.event).toEqual(await s.ok('GET', `/api/sessions/${d.id}`));
+        if (e.event === 'project:updated') expect(d).toEqual(await s.ok('GET', `/api/projects/${d.id}`));
+        if (e.event === 'template:updated') expect(d).toEqual(await s.ok('GET', `/api/templates/${d.id}`));
+        if (e.event.startsWith('queue:')) {
+          const q = (await s.ok('GET', `/api/sessions/${d.sessionId}/queue`)).queue;
+          if (d.queue) expect(d.queue, e.event).toEqual(q);
+          if (d.item) expect(q.items.find((i: any) => i.taskId === d.item.taskId), e.event).toEqual(d.item);
+        }
+        if (e.event === 'session:spawn') expect(d.session).toEqual(await s.ok('GET', `/api/sessions/${d.session.id}`));
+      }
+    };
+    const sess = await s.ok('POST', '/api/sessions', { projectId: p.id, taskIds: [t1.id], strategy: 'queue' });
+    await check(await s.drain(3));
+    await s.ok('PATCH', `/api/tasks/${t2.id}`, { sessionIds: [sess.id], status: 'in_progress' });
+    await check(await s.drain(3));
+    await s.ok('PATCH', `/api/sessions/${sess.id}`, { taskIds: [t2.id], timeline: [{ message: 'own' }], events: [{ type: 'e' }] });
+    const evs = await s.drain(3);
+    await check(evs);
+    expect(evs[0]!.data.timeline.slice(-2).map((x: any) => x.type)).toEqual(['task_completed', 'progress']);
+    for (const op of ['start', 'complete']) {
+      await s.ok('POST', `/api/sessions/${sess.id}/queue/${op}`);
+      await check(await s.drain(3));
+    }
+    const t3 = await s.ok('POST', '/api/tasks', { projectId: p.id, title: 'c' });
+    await s.drain(1);
+    await s.ok('POST', `/api/sessions/${sess.id}/queue/push`, { taskId: t3.id });
+    const pushed = await s.drain(3);
+    expect(pushed.map((e) => e.event)).toEqual(['queue:updated', 'session:task_added', 'task:session_added']);
+    await check(pushed);
+    await s.ok('POST', `/api/sessions/${sess.id}/queue/start`);
+    await check(await s.drain(3));
+    await s.ok('POST', `/api/sessions/${sess.id}/queue/fail`, { reason: 'r' });
+    const failed = await s.drain(3);
+    expect(failed[0]!.data.reason).toBe('r');
+    await check(failed);
+    await s.ok('PUT', `/api/projects/${p.id}`, {});
+    await check(await s.drain(1));
+    const sp = await s.ok('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id, t2.id], strategy: 'queue' }, 201);
+    const spawnEvents = await s.drain(4);
+    await check(spawnEvents);
+    expect(spawnEvents[0]!.data.envVars).toEqual(sp.session.env);
+    expect(spawnEvents[0]!.data.session).toEqual(sp.session);
+  });
+});
