@@ -266,3 +266,33 @@ describe('§10.3 role resolution over loaded templates (E37 and the spawn templa
     expect('templateId' in JSON.parse(fs.readFileSync(bare.manifestPath, 'utf8'))).toBe(false);
   });
 });
+
+describe('§9.1 a queue is never created by anything but session creation', () => {
+  it('a loaded queue-strategy session without a queue file: Q3 404 on every queue endpoint, push creates nothing', async () => {
+    const config = testConfig();
+    writeJson(config.dataDir, 'projects/p.json', { id: 'p', name: 'P', workingDir: '', description: '', createdAt: 1, updatedAt: 1 });
+    writeJson(config.dataDir, 'tasks/p/t.json', { id: 't', projectId: 'p', title: 'T', createdAt: 1, updatedAt: 1 });
+    writeJson(config.dataDir, 'sessions/q.json', { id: 'q', projectId: 'p', taskIds: [], strategy: 'queue', status: 'idle', startedAt: 1 });
+    s = await startAudit({ config });
+    for (const [m, u, b] of [
+      ['GET', '/api/sessions/q/queue'],
+      ['GET', '/api/sessions/q/queue/top'],
+      ['GET', '/api/sessions/q/queue/items'],
+      ['POST', '/api/sessions/q/queue/start'],
+      ['POST', '/api/sessions/q/queue/complete'],
+      ['POST', '/api/sessions/q/queue/fail', { reason: 5 }],
+      ['POST', '/api/sessions/q/queue/skip'],
+      ['POST', '/api/sessions/q/queue/push', { taskId: 't' }],
+    ] as Array<[string, string, unknown?]>) {
+      const res = await s.call(m, u, b);
+      expect([res.status, res.body.code, res.body.message], `${m} ${u}`).toEqual([404, 'NOT_FOUND', 'Queue not found']);
+    }
+    // Neither a PATCH nor a tree-strategy session creates one.
+    await s.ok('PATCH', '/api/sessions/q', { strategy: 'queue', status: 'working' });
+    const tree = await s.ok('POST', '/api/sessions', { projectId: 'p', taskIds: ['t'], strategy: 'tree' });
+    const q2 = await s.call('POST', `/api/sessions/${tree.id}/queue/start`);
+    expect([q2.status, q2.body.code]).toEqual([400, 'VALIDATION_ERROR']);
+    expect(listFiles(config.dataDir).filter((f) => f.startsWith('queues/'))).toEqual([]);
+    expect((await s.ok('GET', '/api/tasks/t')).sessionIds).toEqual([tree.id]);
+  });
+});

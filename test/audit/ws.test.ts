@@ -226,3 +226,19 @@ describe('§4.4 payloads are the full final state after the request', () => {
     expect(spawnEvents[0]!.data.session).toEqual(sp.session);
   });
 });
+
+describe('§12 100 WebSocket clients', () => {
+  it('each of 100 clients gets every event of a burst, in the same order; /ws-status counts them', async () => {
+    const base = (await s.ok('GET', '/ws-status')).connectedClients;
+    const clients = await Promise.all(Array.from({ length: 100 }, () => openClient(s.port)));
+    const got = clients.map(record);
+    const status = await s.ok('GET', '/ws-status');
+    expect(status.connectedClients).toBe(base + 100);
+    expect(status.clients.every((c: any) => c.readyState === 1 && c.readyStateText === 'OPEN')).toBe(true);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => s.call('POST', '/api/projects', { name: `many ${i}` })));
+    await waitFor(() => got.every((g) => g.length === 20), 5000, '100 clients × 20 events');
+    for (const g of got) expect(g).toEqual(got[0]);
+    for (const c of clients) c.terminate();
+    await s.drain();
+  });
+});
