@@ -25,6 +25,22 @@ export interface AppOptions {
   corsPolicy?: CorsPolicy;
 }
 
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * CONTRACT §0.5: bodies of other methods than POST/PUT/PATCH are ignored. Drain them as they arrive, and do not
+ * close the connection right after the answer: a close that meets unread request bytes resets the connection
+ * (RST), and the client loses the response it has not read yet. The client closes it (it asked to), or the
+ * keep-alive timeout does.
+ */
+const discardIgnoredBodies: RequestHandler = (req, res, next) => {
+  if (!BODY_METHODS.has(req.method) && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0)) {
+    req.resume();
+    res.shouldKeepAlive = true;
+  }
+  next();
+};
+
 /** Builds the express app; it does not listen. */
 export function createApp(options: AppOptions): Express {
   const { config, logger, apiRouter } = options;
@@ -34,6 +50,7 @@ export function createApp(options: AppOptions): Express {
   app.set('etag', false);
   app.set('case sensitive routing', true);
 
+  app.use(discardIgnoredBodies);
   app.use(createRequestLog({ logger }));
   app.use(createHostGuard({ enabled: config.hostIsLoopback }));
   app.use(createCorsMiddleware({ enabled: config.cors.enabled, policy: options.corsPolicy ?? createCorsPolicy(config.cors) }));

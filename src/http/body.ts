@@ -110,7 +110,29 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Re
   });
 }
 
-/** Checks 6 and 7 of CONTRACT §3.3 on a complete, non-empty body. */
+/**
+ * Deepest nesting of objects and arrays a body may have. JSON.parse copes with any depth, but the recursive
+ * JSON.stringify that writes the entity file, the response and the WebSocket envelope overflows the stack
+ * somewhere between 2 000 and 5 000 levels, which turned such a body (e.g. a session event's free-form `data`)
+ * into a 500. Real payloads are a few levels deep; this limit is a protocol check like the body size.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** True when `value` nests objects/arrays deeper than `max` levels (iterative: no recursion on client data). */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** Checks 6 and 7 of CONTRACT §3.3 on a complete, non-empty body (plus the nesting limit, a 400 like 6). */
 export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
   let value: unknown;
   try {
@@ -120,6 +142,9 @@ export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ContractError(400, 'VALIDATION_ERROR', 'Request body must be a JSON object');
+  }
+  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new ContractError(400, 'VALIDATION_ERROR', `JSON body nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   return value as Record<string, unknown>;
 }
