@@ -296,3 +296,26 @@ describe('§9.1 a queue is never created by anything but session creation', () =
     expect((await s.ok('GET', '/api/tasks/t')).sessionIds).toEqual([tree.id]);
   });
 });
+
+describe('§2.4 E14 step 6 / §5.5: a skipped file that could not be moved keeps its id taken', () => {
+  it('quarantine blocked → the file stays, is not counted, and E14 with its id is 400 (never overwritten)', async () => {
+    const config = testConfig();
+    fs.mkdirSync(path.join(config.dataDir, 'sessions'), { recursive: true });
+    fs.writeFileSync(path.join(config.dataDir, 'sessions', 'stuck.json'), '{ broken');
+    writeJson(config.dataDir, 'sessions/other.json', { id: 'mismatch', projectId: 'p' });
+    fs.mkdirSync(path.join(config.dataDir, 'quarantine'), { recursive: true });
+    fs.writeFileSync(path.join(config.dataDir, 'quarantine', 'sessions'), 'a file in the way');
+    writeJson(config.dataDir, 'projects/p.json', { id: 'p', name: 'P', workingDir: '', description: '', createdAt: 1, updatedAt: 1 });
+    s = await startAudit({ config });
+    expect((await s.ok('GET', '/health')).storage).toEqual({ quarantined: 0 });
+    expect(await s.ok('GET', '/api/sessions')).toEqual([]);
+    for (const id of ['stuck', 'other']) {
+      const res = await s.call('POST', '/api/sessions', { id, projectId: 'p', taskIds: [] });
+      expect([res.status, res.body.code], id).toEqual([400, 'VALIDATION_ERROR']);
+    }
+    expect(fs.readFileSync(path.join(config.dataDir, 'sessions', 'stuck.json'), 'utf8')).toBe('{ broken');
+    // The id inside a mismatched file is not taken by it.
+    expect((await s.ok('POST', '/api/sessions', { id: 'mismatch', projectId: 'p', taskIds: [] })).id).toBe('mismatch');
+    expect(await s.drain()).toHaveLength(1);
+  });
+});
