@@ -211,3 +211,21 @@ describe('§8.5 cli mode: a manifest without tasks is only a warning', () => {
     expect(lines.some((l) => l.includes('Manifest has no tasks'))).toBe(true);
   });
 });
+
+describe('§3.2 NODE_ENV=production hides exception text', () => {
+  it('write failure: spawn_error "Spawn failed", INTERNAL_ERROR "Internal server error", still rolled back', async () => {
+    const config = testConfig({ NODE_ENV: 'production' });
+    s = await startAudit({ config });
+    const { p, t1 } = await fixture(s);
+    const queues = path.join(config.dataDir, 'queues');
+    fs.rmSync(queues, { recursive: true });
+    fs.writeFileSync(queues, 'blocked');
+    const data = snapshot(config.dataDir);
+    const spawn = await s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id], strategy: 'queue' });
+    expect(spawn.body).toEqual({ error: true, code: 'spawn_error', message: 'Spawn failed' });
+    const create = await s.call('POST', '/api/sessions', { projectId: p.id, taskIds: [t1.id], strategy: 'queue' });
+    expect(create.body).toEqual({ error: true, code: 'INTERNAL_ERROR', message: 'Internal server error' });
+    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(await s.drain()).toEqual([]);
+  });
+});
