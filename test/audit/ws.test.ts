@@ -242,3 +242,55 @@ describe('§12 100 WebSocket clients', () => {
     await s.drain();
   });
 });
+
+describe('§4.5.1 events are broadcast only after the files are written', () => {
+  it('when an event arrives, the file of its entity already holds the payload (or is already gone)', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const dataDir = s.config.dataDir;
+    const ws = await openClient(s.port);
+    const problems: string[] = [];
+    let seen = 0;
+    ws.on('message', (raw) => {
+      seen++;
+      const e = JSON.parse(String(raw)) as Envelope;
+      const d = e.data;
+      const read = (rel: string) => {
+        const file = path.join(dataDir, rel);
+        return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined;
+      };
+      let file: unknown = 'skip';
+      let expected: unknown = d;
+      if (e.event === 'project:created' || e.event === 'project:updated') file = read(`projects/${d.id}.json`);
+      else if (e.event === 'task:created' || e.event === 'task:updated') file = read(`tasks/${d.projectId}/${d.id}.json`);
+      else if (e.event === 'session:created' || e.event === 'session:updated') file = read(`sessions/${d.id}.json`);
+      else if (e.event === 'session:spawn') [file, expected] = [read(`sessions/${d.session.id}.json`), d.session];
+      else if (e.event === 'queue:created' || e.event === 'queue:updated') [file, expected] = [read(`queues/${d.sessionId}.json`), d.queue];
+      else if (e.event === 'template:created' || e.event === 'template:updated') file = read(`templates/${d.id}.json`);
+      else if (e.event === 'session:deleted') [file, expected] = [read(`sessions/${d.id}.json`), undefined];
+      else if (e.event === 'task:deleted') file = 'skip';
+      else if (e.event === 'template:deleted') [file, expected] = [read(`templates/${d.id}.json`), undefined];
+      if (file !== 'skip' && JSON.stringify(file) !== JSON.stringify(expected)) problems.push(`${e.event}: file differs`);
+      if (e.event === 'session:spawn') {
+        const manifest = JSON.parse(fs.readFileSync(d.envVars.MAESTRO_MANIFEST_PATH, 'utf8'));
+        if (JSON.stringify(manifest) !== JSON.stringify(d.manifest)) problems.push('manifest differs');
+      }
+    });
+    const p = await s.ok('POST', '/api/projects', { name: 'durable' });
+    await s.ok('PUT', `/api/projects/${p.id}`, { description: 'd' });
+    const t = await s.ok('POST', '/api/tasks', { projectId: p.id, title: 'T' });
+    await s.ok('PATCH', `/api/tasks/${t.id}`, { status: 'in_progress' });
+    const q = await s.ok('POST', '/api/sessions', { projectId: p.id, taskIds: [t.id], strategy: 'queue' });
+    await s.ok('POST', `/api/sessions/${q.id}/queue/start`);
+    await s.ok('POST', `/api/sessions/${q.id}/events`, { type: 'x' });
+    const sp = await s.ok('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t.id], strategy: 'queue' }, 201);
+    const tm = await s.ok('POST', '/api/templates', { name: 'n', role: 'worker', content: 'c' });
+    await s.ok('POST', `/api/templates/${tm.id}/reset`);
+    await s.ok('DELETE', `/api/templates/${tm.id}`);
+    await s.ok('DELETE', `/api/sessions/${sp.sessionId}`);
+    await waitFor(() => seen >= 20, 3000, 'events');
+    ws.close();
+    expect(problems).toEqual([]);
+    await s.drain();
+  });
+});
