@@ -71,19 +71,45 @@ function once(opts: LoadOptions, durationSec: number): Promise<RunResult> {
   });
 }
 
-/** Warm-up, then the measured runs; the median-throughput run is the result. */
-export async function measure(opts: LoadOptions): Promise<LoadResult> {
-  if (opts.warmupSec > 0) {
-    await opts.beforeRun?.();
-    await once(opts, opts.warmupSec);
-  }
-  const runs: RunResult[] = [];
-  for (let i = 0; i < opts.runs; i++) {
-    await opts.beforeRun?.();
-    runs.push(await once(opts, opts.durationSec));
-  }
+function medianRun(runs: RunResult[]): RunResult {
   const sorted = [...runs].sort((a, b) => a.rps - b.rps);
   // Even count: the lower middle (the conservative choice for "our" rows and baselines alike).
-  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-  return { ...median, runs };
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** The median of numbers (lower middle for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** Warm-up, then the measured runs; the median-throughput run is the result. */
+export async function measure(opts: LoadOptions): Promise<LoadResult> {
+  const [result] = await measureInterleaved([opts]);
+  return result!;
+}
+
+/**
+ * Several scenarios measured in rounds: every scenario warms up once, then each round runs every scenario
+ * once, in order. On a shared machine the background load drifts; interleaving gives every scenario the
+ * same conditions, so ratios between them (taken per round) are fair. Each result keeps its runs in round
+ * order.
+ */
+export async function measureInterleaved(list: LoadOptions[]): Promise<LoadResult[]> {
+  for (const opts of list) {
+    if (opts.warmupSec > 0) {
+      await opts.beforeRun?.();
+      await once(opts, opts.warmupSec);
+    }
+  }
+  const runs: RunResult[][] = list.map(() => []);
+  const rounds = Math.max(...list.map((o) => o.runs));
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, opts] of list.entries()) {
+      if (r >= opts.runs) continue;
+      await opts.beforeRun?.();
+      runs[i]!.push(await once(opts, opts.durationSec));
+    }
+  }
+  return list.map((_, i) => ({ ...medianRun(runs[i]!), runs: runs[i]! }));
 }
