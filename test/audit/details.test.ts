@@ -241,3 +241,23 @@ describe('delete effects on files (§2.2 E5, §2.4 E17)', () => {
     await s.drain();
   });
 });
+
+describe('§5.4 delete: a file that is already missing is not an error; memory is the source of truth', () => {
+  it('DELETE succeeds and emits when the entity file vanished behind the server\'s back; updates rewrite it', async () => {
+    const p = await s.ok('POST', '/api/projects', { name: 'ghost' });
+    const tm = await s.ok('POST', '/api/templates', { name: 'n', role: 'worker', content: 'c' });
+    const t = await s.ok('POST', '/api/tasks', { projectId: p.id, title: 'x' });
+    await s.drain();
+    fs.rmSync(path.join(s.config.dataDir, 'projects', `${p.id}.json`));
+    fs.rmSync(path.join(s.config.dataDir, 'templates', `${tm.id}.json`));
+    fs.rmSync(path.join(s.config.dataDir, 'tasks', p.id, `${t.id}.json`));
+    // An update writes the file again from memory.
+    const u = await s.ok('PATCH', `/api/tasks/${t.id}`, { title: 'back' });
+    expect(s.readData(`tasks/${p.id}/${t.id}.json`)).toEqual(u);
+    expect((await s.ok('DELETE', `/api/templates/${tm.id}`)).id).toBe(tm.id);
+    await s.ok('DELETE', `/api/tasks/${t.id}`);
+    fs.rmSync(path.join(s.config.dataDir, 'tasks', p.id), { recursive: true, force: true });
+    expect((await s.ok('DELETE', `/api/projects/${p.id}`)).id).toBe(p.id);
+    expect((await s.drain()).map((e) => e.event)).toEqual(['task:updated', 'template:deleted', 'task:deleted', 'project:deleted']);
+  });
+});
