@@ -122,3 +122,35 @@ describe('§12 burst', () => {
     }).toEqual(state);
   });
 });
+
+describe('§0.8 no update is lost', () => {
+  it('50 concurrent env merges, event appends, timeline appends and links on one session all survive', async () => {
+    const a = await startAudit();
+    try {
+      const p = await a.ok('POST', '/api/projects', { name: 'lost' });
+      const sess = await a.ok('POST', '/api/sessions', { projectId: p.id, taskIds: [] });
+      const tasks: string[] = [];
+      for (let i = 0; i < 25; i++) tasks.push((await a.ok('POST', '/api/tasks', { projectId: p.id, title: `t${i}` })).id);
+      const J = { 'Content-Type': 'application/json' };
+      const reqs: Promise<unknown>[] = [];
+      for (let i = 0; i < 50; i++) {
+        reqs.push(request(a.port, 'PATCH', `/api/sessions/${sess.id}`, { headers: J, body: JSON.stringify({ env: { [`K${i}`]: `v${i}` } }) }));
+        reqs.push(request(a.port, 'POST', `/api/sessions/${sess.id}/events`, { headers: J, body: JSON.stringify({ type: `e${i}` }) }));
+        reqs.push(request(a.port, 'POST', `/api/sessions/${sess.id}/timeline`, { headers: J, body: JSON.stringify({ message: `m${i}` }) }));
+        if (i < 25) reqs.push(request(a.port, 'POST', `/api/sessions/${sess.id}/tasks/${tasks[i]}`));
+      }
+      const results = (await Promise.all(reqs)) as Array<{ status: number }>;
+      expect(results.every((r) => r.status === 200)).toBe(true);
+      const final = await a.ok('GET', `/api/sessions/${sess.id}`);
+      expect(Object.keys(final.env)).toHaveLength(50);
+      expect(final.events).toHaveLength(50);
+      expect(final.timeline.filter((e: any) => e.type === 'progress')).toHaveLength(50);
+      expect([...final.taskIds].sort()).toEqual([...tasks].sort());
+      expect(final.lastActivity).toBeGreaterThanOrEqual(sess.lastActivity + 175);
+      expect(a.readData(`sessions/${sess.id}.json`)).toEqual(final);
+      for (const t of tasks) expect((await a.ok('GET', `/api/tasks/${t}`)).sessionIds).toEqual([sess.id]);
+    } finally {
+      await a.close();
+    }
+  });
+});
