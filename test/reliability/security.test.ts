@@ -75,7 +75,7 @@ describe('binding', () => {
     }
   }, 30_000);
 
-  it.each([
+  it.each<[Record<string, string>, 1 | 'runs']>([
     [{ HOST: '0.0.0.0' }, 1],
     [{ HOST: '::' }, 1],
     [{ HOST: '0.0.0.0', MAESTRO_ALLOW_UNAUTHENTICATED: 'TRUE' }, 1], // only the exact string `true`
