@@ -29,6 +29,7 @@ import { createSkillHandlers } from './handlers/skills.js';
 import { createSpawnHandlers } from './handlers/spawn.js';
 import { SkillRegistry } from './skills/registry.js';
 import { seedDefaultTemplates } from './templates/seed.js';
+import { removeLeftoverManifestTemps } from './spawn/leftover-temps.js';
 
 /** What the server needs from the store. */
 export interface StoreHandle {
@@ -78,6 +79,8 @@ export interface RunningServer {
   httpServer: http.Server;
   hub: EventHub;
   store: StoreHandle;
+  /** Start-up housekeeping that runs after listen (SESSION_DIR temp-file sweep); resolves when done. */
+  maintenance: Promise<void>;
   /** Graceful close (CONTRACT §5.7); idempotent. The caller enforces the 5 s limit. */
   close(): Promise<void>;
 }
@@ -147,6 +150,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 
   const httpServer = server;
   const port = (httpServer.address() as AddressInfo).port;
+  // CONTRACT §5.4: sweep manifest temp files left by a crash; not needed to serve, so it runs after listen.
+  const maintenance = removeLeftoverManifestTemps(config.sessionDir).then((removed) => {
+    if (removed > 0) logger.warn({ removed }, 'removed leftover temporary files from SESSION_DIR');
+  });
   const url = deriveServerUrl(undefined, config.host, port);
   let closing: Promise<void> | undefined;
 
@@ -159,12 +166,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       httpServer.closeIdleConnections();
       await httpClosed;
       clearInterval(sweeper);
+      await maintenance;
       await store.close();
     })();
     return closing;
   };
 
-  return { url, port, httpServer, hub, store, close };
+  return { url, port, httpServer, hub, store, maintenance, close };
 }
 
 /**

@@ -60,6 +60,19 @@ describe('persistence', () => {
     await api.close();
   });
 
+  it('leftover manifest temp files in SESSION_DIR are swept at start; manifests and other files stay', async () => {
+    const config = testConfig();
+    const dir = path.join(config.sessionDir, 'sess_1_abcdefghi');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'manifest.json'), '{}');
+    fs.writeFileSync(path.join(dir, '.manifest.json.4242.k3j4h5.tmp'), '{"half');
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'kept');
+    const api = await startApi(config);
+    await api.server.maintenance;
+    expect(fs.readdirSync(dir).sort()).toEqual(['manifest.json', 'notes.txt']);
+    await api.close();
+  });
+
   it('a second server on the same DATA_DIR refuses to start, naming the folder and the holder', async () => {
     const config = testConfig();
     const first = await startServer(config, { logger: silentLogger() });
