@@ -376,7 +376,7 @@ describe('crash: SIGKILL under concurrent writes', () => {
   it(`≥${KILLS} kills, ≥${MIN_ACKS} acknowledged writes, ${CLIENTS} clients: nothing acknowledged is lost, links stay symmetric`, async () => {
     const root = tempRoot();
     const dataDir = path.join(root, 'data');
-    const port = await freePort();
+    let port = await freePort();
     const master = prng(SEED);
     const clients: Client[] = Array.from({ length: CLIENTS }, (_, n) => ({
       n,
@@ -449,6 +449,7 @@ describe('crash: SIGKILL under concurrent writes', () => {
     const acked = () => clients.reduce((sum, c) => sum + c.acked, 0);
     for (;;) {
       const child = await startChild(dataDir, {}, port);
+      port = child.port;
       await verify(child);
       if ((kills >= KILLS && acked() >= MIN_ACKS) || kills >= 3 * KILLS) {
         // The last start: a graceful stop must also keep everything and release the lock.
@@ -472,6 +473,7 @@ describe('crash: SIGKILL under concurrent writes', () => {
     }
     // After the final graceful stop, one more start must serve exactly the last state (no in-flight requests).
     const last = await startChild(dataDir, {}, port);
+    port = last.port;
     await verify(last);
     await last.kill('SIGTERM');
 

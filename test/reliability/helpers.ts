@@ -116,21 +116,33 @@ export async function waitForOutput(child: ChildServer, text: string | RegExp, t
  */
 export async function startChild(dataDir: string, env: Record<string, string> = {}, port?: number): Promise<ChildServer> {
   const parent = path.dirname(dataDir);
-  const p = port ?? (await freePort());
-  const child = spawnServer(
-    {
-      HOME: parent,
-      DATA_DIR: dataDir,
-      SESSION_DIR: path.join(parent, 'sessions'),
-      SKILLS_DIR: path.join(parent, 'skills'),
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-      ...env,
-    },
-    p,
-  );
-  await waitReady(child);
-  return child;
+  let p = port ?? (await freePort());
+  for (let attempt = 1; ; attempt++) {
+    const child = spawnServer(
+      {
+        HOME: parent,
+        DATA_DIR: dataDir,
+        SESSION_DIR: path.join(parent, 'sessions'),
+        SKILLS_DIR: path.join(parent, 'skills'),
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
+        ...env,
+      },
+      p,
+    );
+    try {
+      await waitReady(child);
+      return child;
+    } catch (err) {
+      // Another process took the port meanwhile (other test files open connections from the same range): retry
+      // on a fresh one. Callers use `child.port`.
+      if (attempt < 3 && /address already in use/.test(child.output())) {
+        p = await freePort();
+        continue;
+      }
+      throw err;
+    }
+  }
 }
 
 /** Polls `GET /health` until it answers 200 (rejects if the child exits first or after `timeoutMs`). */
