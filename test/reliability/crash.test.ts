@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SOAK, call, checkDisk, figure, freePort, killAllChildren, prng, snapshot, startChild, tempRoot, type ChildServer, type Snapshot } from './helpers.js';
+import { SOAK, call, checkDisk, figure, freePort, killAllChildren, listFiles, prng, snapshot, startChild, tempRoot, type ChildServer, type Snapshot } from './helpers.js';
 
 const SEED = Number(process.env.MAESTRO_CRASH_SEED ?? 20240611);
 const KILLS = Number(process.env.MAESTRO_CRASH_KILLS ?? (SOAK ? 200 : 22));
@@ -390,6 +390,7 @@ describe('crash: SIGKILL under concurrent writes', () => {
     let lostWrites = 0;
     let brokenCount = 0;
     let inflight = 0;
+    let tempFilesLeft = 0;
     let inflightLanded = 0;
     const unexpected: string[] = [];
     const problems: string[] = [];
@@ -467,6 +468,8 @@ describe('crash: SIGKILL under concurrent writes', () => {
       child.proc.kill('SIGKILL');
       await child.exited;
       kills++;
+      // What the kill left behind; the next start must clean it (checkDisk flags any non-entity file).
+      tempFilesLeft += listFiles(dataDir).filter((f) => path.basename(f).endsWith('.tmp')).length;
       await Promise.all(running);
       for (const a of agents) a.destroy();
       if (unexpected.length > 20) break;
@@ -481,6 +484,7 @@ describe('crash: SIGKILL under concurrent writes', () => {
     figure(
       `crash: kills ${kills}, acknowledged writes ${acknowledged}, lost writes ${lostWrites}, broken links ${brokenCount}` +
         ` (seed ${SEED}, ${CLIENTS} clients, ${inflight} requests in flight at the kills, ${inflightLanded} of them landed,` +
+        ` ${tempFilesLeft} temp files left by the kills and removed at the next start,` +
         ` ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );
     expect(unexpected, unexpected.join('\n')).toEqual([]);
