@@ -201,7 +201,7 @@ async function main(): Promise<void> {
   if (httpScenarios) {
     // Every server of the HTTP scenarios runs for the whole phase (idle ones cost nothing), so that the
     // scenarios can be measured in interleaved rounds (lib/load.ts measureInterleaved).
-    const small = want('list') ? seed('small', P.small) : undefined;
+    const small = want('list') || want('get') ? seed('small', P.small) : undefined;
     const server = await startMaestro(big.env, serverArgs);
     const smallServer = small ? await startMaestro(small.env, serverArgs) : undefined;
     const stops: (() => Promise<void>)[] = [() => server.stop()];
@@ -228,6 +228,10 @@ async function main(): Promise<void> {
         add('node', 'baseline: raw node:http GET /api/tasks/:id', { url: node.url, path: getPath });
         add('express', 'baseline: bare Express 5 GET /api/tasks/:id', { url: express.url, path: getPath });
         add('get', `GET /api/tasks/:id (${bigLabel})`, { url, path: getPath });
+        // The same request on the small store's server: what the size of the heap (GC) costs a GET.
+        if (small && smallServer) {
+          add('getSmall', `GET /api/tasks/:id (${small.info.tasks / 1000}k tasks)`, { url: smallServer.url, path: `/api/tasks/${small.info.getTaskId}` });
+        }
       }
       // The filtered list: same project, same result, on the big and on the small store.
       if (want('list') && small && smallServer) {
@@ -339,6 +343,7 @@ async function main(): Promise<void> {
         for (const x of by.values()) {
           let note: string | undefined;
           if (x.key === 'get' && by.has('express')) note = `${roundRatio('get', 'express')} % of Express, ${roundRatio('get', 'node')} % of node:http (median of per-round ratios)`;
+          if (x.key === 'getSmall' && by.has('express')) note = `${roundRatio('getSmall', 'express')} % of Express`;
           if ((x.key === 'post' || x.key === 'patch') && by.has('get')) note = `${roundRatio(x.key, 'get')} % of GET by id`;
           if (x.key === 'listBig' && by.has('listSmall')) note = `${roundRatio('listBig', 'listSmall')} % of the small store`;
           loadRow(x.label, x.r, note);
