@@ -140,6 +140,7 @@ describe('load: 50 WebSocket clients under mixed traffic', () => {
     while (readers.some((r) => r.count < expectedEvents) && Date.now() < drainEnd) await sleep(50);
     clearInterval(sampler);
     const rssEnd = child.rssKiB();
+    rssMax = Math.max(rssMax, rssEnd);
     const finalStatus = (await call(port, 'GET', '/ws-status')).json as { connectedClients: number };
     const cutOff = /1008 slow consumer/.test(child.output());
     slow.ws.terminate();
