@@ -3,6 +3,7 @@
  * (documented status, JSON content type, body valid against the spec, contract error format with a documented
  * code), a WebSocket recorder that checks every broadcast against the AsyncAPI catalogue, and coverage.
  */
+import { rawRequest } from '../support/http.js';
 import http from 'node:http';
 import { WebSocket } from 'ws';
 import { Coverage } from './coverage.js';
@@ -47,29 +48,10 @@ export class Target {
   ) {}
 
   request(method: string, urlPath: string, body: string | Buffer | undefined, headers: Record<string, string>): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      const h: Record<string, string | number> = { ...headers };
-      if (this.token && !Object.keys(h).some((k) => k.toLowerCase() === 'authorization')) h.Authorization = `Bearer ${this.token}`;
-      if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
-      const req = http.request({ host: '127.0.0.1', port: this.port, method, path: urlPath, headers: h, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      if (body !== undefined) req.write(body);
-      req.end();
-    });
+    const h: Record<string, string | number> = { ...headers };
+    if (this.token && !Object.keys(h).some((k) => k.toLowerCase() === 'authorization')) h.Authorization = `Bearer ${this.token}`;
+    if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
+    return rawRequest(this.port, method, urlPath, { headers: h, body, agent: this.agent }) as Promise<Res>;
   }
 
   close(): void {

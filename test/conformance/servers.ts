@@ -10,6 +10,7 @@
  *          500s on the main server from real write failures instead.
  * - cli:   MANIFEST_GENERATOR=cli with a missing executable, for spawn's 500 manifest_generation_failed.
  */
+import { freePort } from '../support/http.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -93,17 +94,6 @@ export function startFault(): Promise<Started> {
   return start(envFor(root), root, faulty as typeof createApiRouter);
 }
 
-/** A free TCP port on 127.0.0.1 (for the child process, which cannot report an ephemeral one). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Child {
   port: number;
@@ -160,3 +150,5 @@ export async function startChild(): Promise<Child> {
     },
   };
 }
+
+export { freePort };

@@ -6,6 +6,8 @@
  * (measured: ~510 ms vs ~620 ms to "Server running" on the CI machine) and, more importantly, it is ONE
  * process — the tsx binary forks a second node process, so a SIGKILL to it would leave the real server alive.
  */
+import { freePort } from '../support/http.js';
+import { rawRequest, type RawResponse } from '../support/http.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -23,16 +25,6 @@ export function tempRoot(prefix = 'maestro-reliability-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ChildServer {
   proc: ChildProcess;
@@ -179,12 +171,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  json: unknown;
-}
+export type Reply = RawResponse;
 
 /**
  * One HTTP request to 127.0.0.1:`port`. `body` objects are sent as JSON. Rejects only on a transport error
@@ -196,34 +183,14 @@ export function call(
   urlPath: string,
   options: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string>; agent?: http.Agent; timeoutMs?: number } = {},
 ): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...options.headers };
-    let payload: string | Buffer | undefined = options.raw;
-    if (options.body !== undefined) {
-      payload = JSON.stringify(options.body);
-      headers['Content-Type'] ??= 'application/json';
-    }
-    if (payload !== undefined) headers['Content-Length'] ??= String(Buffer.byteLength(payload));
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent: options.agent ?? false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', reject);
-    if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new Error('request timeout')));
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+  const headers: Record<string, string> = { ...options.headers };
+  let payload: string | Buffer | undefined = options.raw;
+  if (options.body !== undefined) {
+    payload = JSON.stringify(options.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  if (payload !== undefined) headers['Content-Length'] ??= String(Buffer.byteLength(payload));
+  return rawRequest(port, method, urlPath, { headers, body: payload, agent: options.agent ?? false, timeoutMs: options.timeoutMs });
 }
 
 /** Every file below `root` (relative paths, sorted); directories are not listed. */
@@ -326,3 +293,5 @@ export function checkDisk(dataDir: string, snap: Snapshot): string[] {
   for (const f of expected.keys()) if (!seen.has(f)) problems.push(`${f} is served by the API but missing on disk`);
   return problems;
 }
+
+export { freePort };

@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { loadConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { ContractError } from '../../src/http/contract-error.js';
+import { rawRequest, type RawResponse } from '../support/http.js';
 import { startServer, type HandlerMap, type RunningServer, type ServerDeps, type StoreHandle } from '../../src/server.js';
 
 export function tempDir(prefix = 'maestro-server-test-'): string {
@@ -96,12 +97,7 @@ export async function startTestServer(
   return Object.assign(running, { config, standIn });
 }
 
-export interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  json: unknown;
-}
+export type { RawResponse } from '../support/http.js';
 
 /** A plain node:http request, so that Host, Origin and friends can be set freely. */
 export function request(
@@ -110,28 +106,7 @@ export function request(
   urlPath: string,
   options: { headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent } = {},
 ): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, method, path: urlPath, headers: options.headers, agent: options.agent ?? false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      },
-    );
-    req.on('error', reject);
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
-  });
+  return rawRequest(port, method, urlPath, options);
 }
 
 /** Opens a WebSocket client and waits for `open`. */
