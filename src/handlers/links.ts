@@ -1,4 +1,4 @@
-import type { Session, SessionTimelineEvent, Task } from '../../generated/types/index.js';
+import type { Session, SessionTimelineEvent } from '../../generated/types/index.js';
 import type { StoreEvent, Tx } from '../store/index.js';
 import type { RequestStamps } from './request-stamps.js';
 
@@ -86,4 +86,3 @@ export function diffIds(prev: readonly string[], next: readonly string[]): { add
   return { added: next.filter((id) => !prevSet.has(id)), removed: prev.filter((id) => !nextSet.has(id)) };
 }
 
-export type { Task };

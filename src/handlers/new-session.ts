@@ -1,7 +1,7 @@
 import type { Session, SessionTimelineEvent } from '../../generated/types/index.js';
 import type { StoreEvent, Tx } from '../store/index.js';
 import { isTerminalSessionStatus } from './input.js';
-import { newEntryId } from './links.js';
+import { timelineEntry } from './links.js';
 import type { RequestStamps } from './request-stamps.js';
 
 /** What E14 and E20 decide about a new session; everything else is derived (CONTRACT §1.4, §2.0.3). */
@@ -48,9 +48,9 @@ export function buildNewSession(tx: Tx, spec: NewSessionSpec, host: HostFacts): 
   };
   const timeline: SessionTimelineEvent[] = [];
   const withTimeline = (): Session => ({ ...session, timeline });
-  timeline.push({ id: newEntryId(tx, withTimeline()), type: 'session_started', timestamp: tx.now, message: 'Session started' });
+  timeline.push(timelineEntry(tx, withTimeline(), 'session_started', 'Session started'));
   for (const taskId of spec.taskIds) {
-    timeline.push({ id: newEntryId(tx, withTimeline()), type: 'task_started', timestamp: tx.now, message: 'Task added to session', taskId });
+    timeline.push(timelineEntry(tx, withTimeline(), 'task_started', 'Task added to session', taskId));
   }
   return withTimeline();
 }

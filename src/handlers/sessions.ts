@@ -1,11 +1,11 @@
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Session, SessionEvent, SessionTimelineEvent } from '../../generated/types/index.js';
-import { ContractError, notFound, validationError } from '../http/contract-error.js';
+import { notFound, validationError } from '../http/contract-error.js';
 import { isValidClientSessionId } from '../ids.js';
 import { createQueue } from '../queue/queue-ops.js';
 import type { Store, StoreEvent } from '../store/index.js';
 import { dedupeIds, isTerminalSessionStatus, normaliseSessionStatus } from './input.js';
-import { diffIds, emitAll, link, newEntryId, unlink } from './links.js';
+import { diffIds, emitAll, link, newEntryId, timelineEntry, unlink } from './links.js';
 import { attachTasksToNewSession, buildNewSession, type HostFacts } from './new-session.js';
 import { RequestStamps } from './request-stamps.js';
 
@@ -211,13 +211,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       return store.mutate((tx) => {
         const session = tx.getSession(params.id);
         if (session === undefined) throw notFound('NOT_FOUND', 'Session not found');
-        const entry: SessionTimelineEvent = {
-          id: newEntryId(tx, session),
-          type: body.type ?? 'progress',
-          timestamp: tx.now,
-          message: body.message,
-        };
-        if (body.taskId !== undefined) entry.taskId = body.taskId;
+        const entry = timelineEntry(tx, session, body.type ?? 'progress', body.message, body.taskId);
         if (body.metadata !== undefined) entry.metadata = body.metadata;
         const next = { ...session, timeline: [...session.timeline, entry], lastActivity: tx.bump(session.lastActivity) };
         tx.putSession(next);
@@ -248,4 +242,3 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
   };
 }
 
-export { ContractError };

@@ -3,7 +3,7 @@ import type { Task } from '../../generated/types/index.js';
 import { notFound } from '../http/contract-error.js';
 import type { Store, StoreEvent } from '../store/index.js';
 import { dedupeIds, normaliseTaskStatus } from './input.js';
-import { diffIds, emitAll, link, newEntryId, unlink } from './links.js';
+import { diffIds, emitAll, link, timelineEntry, unlink } from './links.js';
 import { RequestStamps } from './request-stamps.js';
 
 type TaskHandlers = Pick<
@@ -125,10 +125,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
         const type = body.type ?? 'progress';
         const next = {
           ...session,
-          timeline: [
-            ...session.timeline,
-            { id: newEntryId(tx, session), type, timestamp: tx.now, message: body.message, taskId: params.id },
-          ],
+          timeline: [...session.timeline, timelineEntry(tx, session, type, body.message, params.id)],
           lastActivity: tx.bump(session.lastActivity),
         };
         tx.putSession(next);
