@@ -34,7 +34,7 @@ export function unauthorized(): ContractError {
 }
 
 /** A request path that does not need the token (CONTRACT §2.8 E43, §6.2). */
-function isExempt(method: string, path: string): boolean {
+export function isTokenExempt(method: string, path: string): boolean {
   if (method === 'OPTIONS') return true;
   return (method === 'GET' || method === 'HEAD') && (path === '/health' || path === '/health/');
 }
@@ -44,7 +44,7 @@ export function createAuth(options: { token: string | undefined }): RequestHandl
   if (options.token === undefined) return (_req, _res, next) => next();
   const check = createTokenCheck(options.token);
   return (req, res, next) => {
-    if (isExempt(req.method, req.path)) return next();
+    if (isTokenExempt(req.method, req.path)) return next();
     if (check(bearerToken(req.headers.authorization))) return next();
     res.setHeader('WWW-Authenticate', 'Bearer');
     sendContractError(res, unauthorized());

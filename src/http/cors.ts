@@ -2,7 +2,7 @@
  * CORS (CONTRACT §6.3). The allow-list is also used by the WebSocket upgrade origin check (§4.1),
  * whatever CORS_ENABLED says, so it lives in a policy object separate from the middleware.
  */
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { CorsConfig } from '../config.js';
 
 export interface CorsPolicy {
@@ -38,28 +38,34 @@ const DEFAULT_ALLOW_HEADERS = 'Content-Type, Authorization';
 /**
  * Adds the CORS headers for an allowed `Origin` and answers every OPTIONS with 204 and no body.
  * With `enabled: false` no CORS header is ever sent; OPTIONS still answers 204.
+ * Returns true when it answered the request (OPTIONS); false when the request goes on.
  */
+export function applyCors(enabled: boolean, policy: CorsPolicy, req: Request, res: Response): boolean {
+  const origin = req.headers.origin;
+  if (enabled && origin !== undefined && origin !== '' && policy.isAllowed(origin)) {
+    res.setHeader('Access-Control-Allow-Origin', policy.any && !policy.credentials ? '*' : origin);
+    res.vary('Origin');
+    if (policy.credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', ALLOW_METHODS);
+      const requested = req.headers['access-control-request-headers'];
+      res.setHeader(
+        'Access-Control-Allow-Headers',
+        typeof requested === 'string' && requested.trim() !== '' ? requested : DEFAULT_ALLOW_HEADERS,
+      );
+    }
+  }
+  if (req.method === 'OPTIONS') {
+    res.status(204).end();
+    return true;
+  }
+  return false;
+}
+
+/** `applyCors` as a middleware of its own (the app uses it through src/http/guards.ts). */
 export function createCorsMiddleware(options: { enabled: boolean; policy: CorsPolicy }): RequestHandler {
   const { enabled, policy } = options;
   return (req, res, next) => {
-    const origin = req.headers.origin;
-    if (enabled && origin !== undefined && origin !== '' && policy.isAllowed(origin)) {
-      res.setHeader('Access-Control-Allow-Origin', policy.any && !policy.credentials ? '*' : origin);
-      res.vary('Origin');
-      if (policy.credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
-      if (req.method === 'OPTIONS') {
-        res.setHeader('Access-Control-Allow-Methods', ALLOW_METHODS);
-        const requested = req.headers['access-control-request-headers'];
-        res.setHeader(
-          'Access-Control-Allow-Headers',
-          typeof requested === 'string' && requested.trim() !== '' ? requested : DEFAULT_ALLOW_HEADERS,
-        );
-      }
-    }
-    if (req.method === 'OPTIONS') {
-      res.status(204).end();
-      return;
-    }
-    next();
+    if (!applyCors(enabled, policy, req, res)) next();
   };
 }

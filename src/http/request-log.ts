@@ -1,25 +1,47 @@
 /** One log line per /api request: method, URL, status, duration in ms (CONTRACT §6.5). */
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 
+/** True for the URLs that get a request line: `/api`, `/api/…` and `/api?…`. */
+export function isApiUrl(url: string): boolean {
+  return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?');
+}
+
+/**
+ * True when a request line could be written: `info` for answers below 500, `warn` for 5xx. When neither is
+ * enabled (LOG_LEVEL=error), watching a request would cost two listeners and a clock reading for nothing.
+ */
+function linesEnabled(logger: Logger): boolean {
+  return typeof logger.isLevelEnabled !== 'function' || logger.isLevelEnabled('warn');
+}
+
+/**
+ * Watches one request (it never answers): when the response finishes, or the connection closes first, writes
+ * its line. Only /api URLs are logged.
+ */
+export function watchRequest(logger: Logger, req: Request, res: Response): void {
+  const url = req.originalUrl;
+  if (!isApiUrl(url) || !linesEnabled(logger)) return;
+  const start = process.hrtime.bigint();
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e4) / 100;
+    const status = res.headersSent ? res.statusCode : 0; // 0: the client went away before an answer
+    const line = { method: req.method, url, status, ms };
+    if (status >= 500) logger.warn(line, 'request');
+    else logger.info(line, 'request');
+  };
+  res.once('finish', finish);
+  res.once('close', finish);
+}
+
+/** `watchRequest` as a middleware of its own (the app uses it through src/http/guards.ts). */
 export function createRequestLog(options: { logger: Logger }): RequestHandler {
   const { logger } = options;
   return (req, res, next) => {
-    const url = req.originalUrl;
-    if (!(url === '/api' || url.startsWith('/api/') || url.startsWith('/api?'))) return next();
-    const start = process.hrtime.bigint();
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e4) / 100;
-      const status = res.headersSent ? res.statusCode : 0; // 0: the client went away before an answer
-      const line = { method: req.method, url, status, ms };
-      if (status >= 500) logger.warn(line, 'request');
-      else logger.info(line, 'request');
-    };
-    res.once('finish', finish);
-    res.once('close', finish);
+    watchRequest(logger, req, res);
     next();
   };
 }
