@@ -2,7 +2,7 @@
  * generated/routes/: `handlers.ts` (the Handlers interface, one method per operationId, with typed inputs)
  * and `router.ts` (the Express 5 router), rendered from templates/routes/*.hbs.
  */
-import type { LoadedSpec, SchemaFile } from './load-spec.js';
+import { type LoadedSpec, type SchemaFile, SpecError } from './load-spec.js';
 import type { Output } from './output.js';
 import { type OperationModel, readOperations, routeOrder } from './operations.js';
 import { loadTemplate } from './render.js';
@@ -75,6 +75,17 @@ export function emitRoutes(spec: LoadedSpec, out: Output, templatesRoot: string)
 
   const routes = [...operations].sort(routeOrder).map((op) => ({
     ...op,
+    upperMethod: op.method.toUpperCase(),
+    // the dispatch table's path shape (src/http/route-table.ts): literal segments, null for a parameter
+    segments: op.path
+      .split('/')
+      .slice(1)
+      .map((segment) => {
+        if (/^\{[^}]+\}$/.test(segment)) return null;
+        if (/[{}]/.test(segment)) throw new SpecError(`${op.path}: a path parameter must be a whole segment`);
+        return segment;
+      }),
+    paramNames: op.pathParams.map((p) => p.name),
     afterLookup: op.validateBody === 'after-lookup',
     pathParams: op.pathParams.map((p) => ({
       name: p.name,
