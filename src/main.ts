@@ -1,5 +1,8 @@
 /**
- * Entry point of `npm start` (`tsx src/main.ts`): CONTRACT §6.4 startup and §5.7 shutdown.
+ * Entry point of the server: CONTRACT §6.4 startup and §5.7 shutdown. `npm start` bundles it into `dist/main.js`
+ * (`scripts/build-dist.mjs`, esbuild; npm packages stay external) and runs that with plain `node --expose-gc`: no
+ * TypeScript loader at run time (issue 7: ~0.7 s less CPU at boot and ~28 MB less RSS; the flag is for the one
+ * GC after the load, below). `npm run dev` runs it under tsx.
  * Exit codes: 0 after a clean shutdown; 1 on CONFIG_ERROR, storage or bind failure, a shutdown over 5 s,
  * or a second signal during shutdown.
  */
@@ -50,6 +53,11 @@ async function main(): Promise<void> {
     logger.error({ err, code }, `${code ? 'CONFIG_ERROR: ' : ''}server failed to start: ${String(e.message ?? err)}`);
     process.exit(1);
   }
+  // One full GC now that the startup load is done: its garbage (file texts, parse and index building) is
+  // returned to the OS at once instead of whenever V8's memory reducer gets to it (issue 7: RSS right after
+  // start 316–324 → 281–288 MB with 100 000 tasks, for ~0.1 s). `gc` exists because `npm start` runs
+  // `node --expose-gc`; under tsx (`npm run dev`, tests) it is absent and this does nothing.
+  (globalThis as { gc?: () => void }).gc?.();
   // 6.
   logger.info({ url: running.url }, `Server running at ${running.url}`);
   if (running.url !== config.serverUrl) logger.info({ serverUrl: config.serverUrl }, 'SERVER_URL for spawned sessions');

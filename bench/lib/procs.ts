@@ -2,7 +2,7 @@
  * Child processes of the bench: the server under test and the baselines run in their own processes, so the
  * load generator (this process) never shares an event loop with them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -96,11 +96,36 @@ export interface MaestroEnv {
   skillsDir: string;
 }
 
+let distBuilt = false;
+
 /**
- * Our server exactly as `npm start` runs it (`node --import tsx src/main.ts`), default durability, LOG_LEVEL=error.
- * `nodeArgs` e.g. `--cpu-prof`. Resolves once GET /health answers 200, with the time that took.
+ * `node scripts/build-dist.mjs` (what `npm start` runs first, as its `prestart`; also `npm run build:dist`), once
+ * per bench process: the build is not part of any measurement. Prints how long it took.
+ */
+export function buildDist(): void {
+  if (distBuilt) return;
+  const t0 = performance.now();
+  execFileSync(process.execPath, ['scripts/build-dist.mjs'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  distBuilt = true;
+  process.stderr.write(`bench: built dist/main.js (scripts/build-dist.mjs) in ${Math.round(performance.now() - t0)} ms\n`);
+}
+
+/** The node arguments of `npm start` (package.json `"start": "node <args>"`, e.g. `--expose-gc dist/main.js`). */
+export function npmStartArgs(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const words = pkg.scripts.start!.trim().split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`package.json "start" is expected to run node: ${pkg.scripts.start}`);
+  return words.slice(1);
+}
+
+/**
+ * Our server exactly as `npm start` runs it (the build, once per bench run, then `node --expose-gc dist/main.js`
+ * as package.json says),
+ * default durability, LOG_LEVEL=error. `nodeArgs` e.g. `--cpu-prof`. Resolves once GET /health answers 200,
+ * with the time that took (from the spawn of node; the build is not timed).
  */
 export async function startMaestro(env: MaestroEnv, nodeArgs: string[] = []): Promise<Child & { readyMs: number }> {
+  buildDist();
   const port = await freePort();
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(childEnv)) {
@@ -116,7 +141,7 @@ export async function startMaestro(env: MaestroEnv, nodeArgs: string[] = []): Pr
     LOG_FORMAT: 'json',
   });
   const started = performance.now();
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const proc = spawn(process.execPath, [...nodeArgs, ...npmStartArgs()], {
     cwd: ROOT,
     env: childEnv,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -132,12 +157,16 @@ export async function startMaestro(env: MaestroEnv, nodeArgs: string[] = []): Pr
   }
 }
 
-/** A baseline server (bench/servers/baseline.ts) answering GET /api/tasks/:id with `task`. */
-export async function startBaseline(kind: 'express' | 'node', taskFile: string): Promise<Child> {
+/**
+ * A baseline server (bench/servers/baseline.ts): `express` / `node` answer GET /api/tasks/:id with the Task
+ * JSON in `file`; `durable` writes each POST body durably into folders under `file` (a directory).
+ */
+export async function startBaseline(kind: 'express' | 'node' | 'durable', file: string): Promise<Child> {
   const port = await freePort();
+  const fileEnv = kind === 'durable' ? { BENCH_WRITE_DIR: file } : { BENCH_TASK_FILE: file };
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/servers/baseline.ts'), kind], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), BENCH_TASK_FILE: taskFile, NODE_ENV: 'production' },
+    env: { ...process.env, PORT: String(port), ...fileEnv, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr = collect(proc);
