@@ -15,7 +15,7 @@
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import type { Dirent } from 'node:fs';
 import { isUnsafeId } from '../ids.js';
 import { isTempFileName } from './atomic-file.js';
@@ -133,8 +133,9 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const files: Candidate[] = [];
     const dirs: string[] = [];
+    const prefix = dir + sep; // `dir` is normalised and a listed name holds no separator: same as join(), cheaper
     for (const entry of entries) {
-      const path = join(dir, entry.name);
+      const path = prefix + entry.name;
       if (entry.isDirectory()) {
         dirs.push(entry.name);
       } else if (entry.isFile() && isTempFileName(entry.name)) {
@@ -153,46 +154,41 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     return { files, dirs };
   };
 
-  /** Read and parse one file; quarantine it and return undefined when it is unusable (§5.5). */
-  const readObject = async (
-    file: Candidate,
-    idKey: 'id' | 'sessionId',
-    prefetched?: Promise<string | undefined>,
-  ): Promise<Raw | undefined> => {
-    let text: string;
-    try {
-      text = (prefetched === undefined ? undefined : await prefetched) ?? readTextSync(file.path);
-    } catch (err) {
-      await quarantine(file.path, `cannot be read: ${(err as Error).message}`);
-      return undefined;
+  /**
+   * Parse one file's text (read here when `text` is undefined) into an object carrying the id of its file name;
+   * otherwise the reason the file is unusable (§5.5). Synchronous: the async step (quarantine) is only taken for
+   * a bad file, so the common path costs no promise per file.
+   */
+  const parseObject = (file: Candidate, idKey: 'id' | 'sessionId', text: string | undefined): Raw | string => {
+    if (text === undefined) {
+      try {
+        text = readTextSync(file.path);
+      } catch (err) {
+        return `cannot be read: ${(err as Error).message}`;
+      }
     }
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (err) {
-      await quarantine(file.path, `invalid JSON: ${(err as Error).message}`);
-      return undefined;
+      return `invalid JSON: ${(err as Error).message}`;
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      await quarantine(file.path, 'not a JSON object');
-      return undefined;
-    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
     const obj = value as Raw;
     const id = obj[idKey];
-    if (typeof id !== 'string') {
-      await quarantine(file.path, `no string ${idKey}`);
-      return undefined;
-    }
-    if (id !== file.stem) {
-      await quarantine(file.path, `${idKey} ${JSON.stringify(id)} differs from the file name`);
-      return undefined;
-    }
-    if (isUnsafeId(id)) {
-      await quarantine(file.path, `unsafe ${idKey} ${JSON.stringify(id)}`);
-      return undefined;
-    }
+    if (typeof id !== 'string') return `no string ${idKey}`;
+    if (id !== file.stem) return `${idKey} ${JSON.stringify(id)} differs from the file name`;
+    if (isUnsafeId(id)) return `unsafe ${idKey} ${JSON.stringify(id)}`;
     return obj;
+  };
+
+  /** Read and parse one file; quarantine it and return undefined when it is unusable (§5.5). */
+  const readObject = async (file: Candidate, idKey: 'id' | 'sessionId'): Promise<Raw | undefined> => {
+    const raw = parseObject(file, idKey, undefined);
+    if (typeof raw !== 'string') return raw;
+    await quarantine(file.path, raw);
+    return undefined;
   };
 
   const duplicate = (kind: string, id: string, path: string, keptPath: string): void => {
@@ -207,18 +203,31 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     if (changed) writeBack.set(`${kind}:${id}`, { kind, id });
   };
 
+  // Strings that many entities repeat (project ids, session env values) are kept once: JSON.parse gives every
+  // occurrence its own copy (issue 7: ~5 MB of 100 000 tasks' projectIds alone). Only for the load.
+  const strings = new Map<string, string>();
+  const intern = <T>(value: T): T => {
+    if (typeof value !== 'string') return value;
+    const known = strings.get(value);
+    if (known !== undefined) return known as T;
+    strings.set(value, value);
+    return value;
+  };
+
   // Projects.
   for (const file of (await scan(layout.projectsDir)).files) {
     const raw = await readObject(file, 'id');
     if (raw === undefined) continue;
     const { entity, changed } = migrateProject(raw, ctx);
     data.projects.set(entity.id, entity);
+    intern(entity.id);
     note('project', entity.id, changed);
   }
 
-  // Tasks: project folders first, then legacy files directly in tasks/.
-  // Absolute paths; made relative only for a duplicate's warning (path.relative per task costs ~0.1 s per 100k).
-  const taskPaths = new Map<string, string>();
+  // Tasks: project folders first, then legacy files directly in tasks/. A task loaded from a project folder
+  // sits at tasks/{projectId}/{id}.json (its projectId is its folder); only legacy files' paths are kept.
+  const legacyTaskPaths = new Map<string, string>();
+  const keptTaskPath = (id: string): string => legacyTaskPaths.get(id) ?? join(layout.tasksDir, data.tasks.get(id)!.projectId, `${id}.json`);
   const tasksScan = await scan(layout.tasksDir);
   const taskFolders: { folder: string; files: Candidate[] }[] = [];
   for (const folder of tasksScan.dirs) taskFolders.push({ folder, files: (await scan(join(layout.tasksDir, folder))).files });
@@ -229,52 +238,84 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   const taskFiles = [...taskFolders.flatMap((f) => f.files), ...tasksScan.files];
   const reader = readAhead([...taskFiles, ...sessionFiles]);
   let taskIndex = 0;
-  for (const { folder, files } of taskFolders) {
+  for (const { folder: folderName, files } of taskFolders) {
+    const folder = intern(folderName);
     for (const file of files) {
-      const raw = await readObject(file, 'id', reader?.text(taskIndex++));
-      if (raw === undefined) continue;
+      // The common path awaits nothing: only a chunk that has not arrived yet, or a quarantine, waits.
+      let text = reader?.take(taskIndex);
+      if (text === undefined && reader !== undefined) {
+        await reader.arrived(taskIndex);
+        text = reader.take(taskIndex);
+      }
+      taskIndex++;
+      const raw = parseObject(file, 'id', text ?? undefined);
+      if (typeof raw === 'string') {
+        await quarantine(file.path, raw);
+        continue;
+      }
       if (raw.projectId !== folder) {
         await quarantine(file.path, `projectId ${JSON.stringify(raw.projectId)} differs from its folder ${folder}`);
         continue;
       }
+      raw.projectId = folder; // the same value; one string shared by every task of the project
       const id = raw.id as string;
-      const kept = taskPaths.get(id);
-      if (kept !== undefined) {
-        duplicate('task', id, file.path, kept);
+      if (data.tasks.has(id)) {
+        duplicate('task', id, file.path, keptTaskPath(id));
         continue;
       }
       const { entity, changed } = migrateTask(raw, ctx);
       data.tasks.set(id, entity);
-      taskPaths.set(id, file.path);
       note('task', id, changed);
     }
   }
   for (const file of tasksScan.files) {
-    const raw = await readObject(file, 'id', reader?.text(taskIndex++));
-    if (raw === undefined) continue;
+    let text = reader?.take(taskIndex);
+    if (text === undefined && reader !== undefined) {
+      await reader.arrived(taskIndex);
+      text = reader.take(taskIndex);
+    }
+    taskIndex++;
+    const raw = parseObject(file, 'id', text ?? undefined);
+    if (typeof raw === 'string') {
+      await quarantine(file.path, raw);
+      continue;
+    }
     if (typeof raw.projectId !== 'string' || isUnsafeId(raw.projectId)) {
       await quarantine(file.path, 'legacy task file without a usable projectId');
       continue;
     }
+    raw.projectId = intern(raw.projectId);
     const id = raw.id as string;
-    const kept = taskPaths.get(id);
-    if (kept !== undefined) {
-      duplicate('task', id, file.path, kept);
+    if (data.tasks.has(id)) {
+      duplicate('task', id, file.path, keptTaskPath(id));
       continue;
     }
     const { entity } = migrateTask(raw, ctx);
     data.tasks.set(id, entity);
-    taskPaths.set(id, file.path);
+    legacyTaskPaths.set(id, file.path);
     writeBack.set(`task:${id}`, { kind: 'task', id, legacyPath: file.path });
   }
 
   // Sessions.
   let sessionIndex = taskFiles.length;
   for (const file of sessionFiles) {
-    const raw = await readObject(file, 'id', reader?.text(sessionIndex++));
-    if (raw === undefined) {
+    let text = reader?.take(sessionIndex);
+    if (text === undefined && reader !== undefined) {
+      await reader.arrived(sessionIndex);
+      text = reader.take(sessionIndex);
+    }
+    sessionIndex++;
+    const raw = parseObject(file, 'id', text ?? undefined);
+    if (typeof raw === 'string') {
+      await quarantine(file.path, raw);
       data.skippedSessionIds.add(file.stem);
       continue;
+    }
+    raw.projectId = intern(raw.projectId);
+    const env = raw.env;
+    if (typeof env === 'object' && env !== null && !Array.isArray(env)) {
+      const vars = env as Record<string, unknown>;
+      for (const k in vars) vars[k] = intern(vars[k]);
     }
     const { entity, changed } = migrateSession(raw, ctx);
     data.sessions.set(entity.id, entity);
@@ -320,6 +361,21 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       tasks: repair.changedTasks.size,
       sessions: repair.changedSessions.size,
     });
+  }
+
+  // Linked ids: the entity's own id string instead of a copy per link (every entry names an existing entity
+  // now); empty id lists: one shared frozen array (entities are never mutated in place, CONTRACT-side objects
+  // are replaced on every change; a stray in-place push would throw instead of corrupting every entity).
+  strings.clear();
+  for (const t of data.tasks.values()) {
+    const sids = t.sessionIds;
+    for (let k = 0; k < sids.length; k++) sids[k] = data.sessions.get(sids[k]!)?.id ?? sids[k]!;
+    shareEmpty(t as unknown as Raw, TASK_LISTS);
+  }
+  for (const s of data.sessions.values()) {
+    const tids = s.taskIds;
+    for (let k = 0; k < tids.length; k++) tids[k] = data.tasks.get(tids[k]!)?.id ?? tids[k]!;
+    shareEmpty(s as unknown as Raw, SESSION_LISTS);
   }
 
   // Write back (atomically, in parallel), then make the renames durable, then remove moved legacy files.
@@ -373,6 +429,18 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
 
   if (stats.quarantined > 0) logger.warn(`Load quarantined ${stats.quarantined} file(s)`, { quarantined: stats.quarantined });
   return data;
+}
+
+/** One frozen `[]` for every empty list of a loaded entity (~16 bytes each, 4 per task: ~6 MB per 100 000). */
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+const TASK_LISTS = ['sessionIds', 'skillIds', 'agentIds', 'dependencies'] as const;
+const SESSION_LISTS = ['taskIds', 'events', 'timeline'] as const;
+
+function shareEmpty(entity: Raw, keys: readonly string[]): void {
+  for (const key of keys) {
+    const list = entity[key];
+    if (Array.isArray(list) && list.length === 0 && (list as unknown) !== EMPTY_LIST) entity[key] = EMPTY_LIST;
+  }
 }
 
 /** Below this many files, reading on the main thread is cheaper than starting reader threads. */

@@ -59,19 +59,31 @@ const KEY_SETS = Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [k, new
   Set<string>
 >;
 
-/** Tracks the edits made to one object. */
+/**
+ * Tracks the edits made to one object. Copy on write: `obj` is the parsed object itself until the first edit,
+ * then a shallow copy of it (the input is never modified). Most stored entities need no migration, so the
+ * load keeps the parsed object instead of allocating a second one per entity (issue 7: load time, memory).
+ */
 class Editor {
   changed = false;
-  constructor(readonly obj: Raw) {}
+  obj: Raw;
+  constructor(readonly source: Raw) {
+    this.obj = source;
+  }
+
+  private own(): Raw {
+    if (this.obj === this.source) this.obj = { ...this.source };
+    return this.obj;
+  }
 
   set(key: string, value: unknown): void {
-    this.obj[key] = value;
+    this.own()[key] = value;
     this.changed = true;
   }
 
   remove(key: string): void {
     if (key in this.obj) {
-      delete this.obj[key];
+      delete this.own()[key];
       this.changed = true;
     }
   }
@@ -127,9 +139,11 @@ class Editor {
 
   unknownKeys(kind: keyof typeof KEYS, ctx: MigrationContext, label: string): void {
     const allowed = KEY_SETS[kind];
-    const extra = Object.keys(this.obj).filter((k) => !allowed.has(k));
-    if (extra.length === 0) return;
-    for (const k of extra) delete this.obj[k];
+    let extra: string[] | undefined;
+    for (const k in this.obj) if (!allowed.has(k)) (extra ??= []).push(k);
+    if (extra === undefined) return;
+    const obj = this.own();
+    for (const k of extra) delete obj[k];
     this.changed = true;
     ctx.warn(`${label}: removed unknown keys ${extra.join(', ')}`, { keys: extra });
   }
@@ -145,7 +159,7 @@ function isPlainObject(v: unknown): v is Raw {
 
 /** CONTRACT §5.3 rows for Project. */
 export function migrateProject(raw: Raw, ctx: MigrationContext): Migrated<Project> {
-  const e = new Editor({ ...raw });
+  const e = new Editor(raw);
   e.string('name', typeof raw.name === 'string' ? raw.name : '');
   e.string('workingDir', '');
   e.string('description', '');
@@ -156,7 +170,7 @@ export function migrateProject(raw: Raw, ctx: MigrationContext): Migrated<Projec
 
 /** CONTRACT §5.3 rows for Task. */
 export function migrateTask(raw: Raw, ctx: MigrationContext): Migrated<Task> {
-  const e = new Editor({ ...raw });
+  const e = new Editor(raw);
   const label = `Task ${String(raw.id)}`;
   if (e.obj.status === 'pending') e.set('status', 'todo');
   else if (!e.enumValue('status', TASK_STATUSES, 'todo')) {
@@ -183,7 +197,7 @@ export function migrateTask(raw: Raw, ctx: MigrationContext): Migrated<Task> {
 
 /** CONTRACT §5.3 rows for Session. */
 export function migrateSession(raw: Raw, ctx: MigrationContext): Migrated<Session> {
-  const e = new Editor({ ...raw });
+  const e = new Editor(raw);
   const label = `Session ${String(raw.id)}`;
   if ('taskId' in e.obj) {
     const legacy = e.obj.taskId;
@@ -213,7 +227,7 @@ export function migrateSession(raw: Raw, ctx: MigrationContext): Migrated<Sessio
 
 /** CONTRACT §5.3 rows for Template (the role was checked by the loader: a bad role quarantines the file). */
 export function migrateTemplate(raw: Raw, ctx: MigrationContext): Migrated<Template> {
-  const e = new Editor({ ...raw });
+  const e = new Editor(raw);
   e.string('name', '');
   e.string('content', '');
   if (typeof e.obj.isDefault !== 'boolean') e.set('isDefault', false);
@@ -229,7 +243,7 @@ export function isRole(v: unknown): boolean {
 
 /** CONTRACT §5.3 row for QueueState. */
 export function migrateQueue(raw: Raw, ctx: MigrationContext): Migrated<QueueState> {
-  const e = new Editor({ ...raw });
+  const e = new Editor(raw);
   if (!Array.isArray(e.obj.items)) e.set('items', []);
   const items = e.obj.items as unknown[];
   const cleanItems = items.filter((it) => isPlainObject(it) && typeof it.taskId === 'string');

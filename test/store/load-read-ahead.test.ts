@@ -71,4 +71,37 @@ describe('startup load with read-ahead (≥ 2000 files in a folder group)', () =
     expect(texts.slice(0, 1203)).toEqual(paths.slice(0, 1203).map((_, i) => `content ${i}`));
     expect(texts[1203]).toBeUndefined();
   });
+
+  it('ParallelReader take/arrived: UTF-8 texts exactly, empty files, each file handed over once, in any chunk', async () => {
+    const dir = await tempDir();
+    const contents: string[] = [];
+    const paths: string[] = [];
+    for (let i = 0; i < 1100; i++) {
+      // Multi-byte characters, a BOM, an empty file and one larger than a chunk's first buffer (64 KiB).
+      const text = i === 3 ? '' : i === 4 ? '\ufeff{"a":1}' : i === 600 ? 'x'.repeat(300_000) : `{"n":${i},"s":"é ✓ 😀 ${i}"}`;
+      const path = join(dir, `f${i}.json`);
+      await writeFile(path, text);
+      contents.push(text);
+      paths.push(path);
+    }
+    paths.splice(10, 0, join(dir, 'missing.json'));
+    contents.splice(10, 0, '');
+    const reader = new ParallelReader(paths);
+    const got: (string | null)[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      let t = reader.take(i);
+      if (t === undefined) {
+        await reader.arrived(i);
+        t = reader.take(i);
+      }
+      expect(t).not.toBeUndefined();
+      got.push(t!);
+    }
+    expect(reader.take(5)).toBeNull(); // already handed over
+    await reader.close();
+    expect(got[10]).toBeNull();
+    got.splice(10, 1);
+    contents.splice(10, 1);
+    expect(got).toEqual(contents);
+  });
 });

@@ -352,3 +352,35 @@ describe('startup load: link repair (CONTRACT §5.3)', () => {
     await store.close();
   });
 });
+
+describe('startup load: shared strings and lists (issue 7, memory)', () => {
+  it('loaded entities keep their values; empty lists are one frozen array that a later mutation replaces', async () => {
+    const dataDir = await tempDir();
+    await put(dataDir, 'projects/p.json', project('p'));
+    await put(dataDir, 'tasks/p/t1.json', task('t1', 'p', { sessionIds: ['s1'] }));
+    await put(dataDir, 'tasks/p/t2.json', task('t2', 'p'));
+    await put(dataDir, 'tasks/t3.json', task('t3', 'p')); // legacy place: moved into tasks/p/
+    await put(dataDir, 'sessions/s1.json', session('s1', 'p', { taskIds: ['t1'], env: { DATA_DIR: '/d', SESSION_DIR: '/s' } }));
+    await put(dataDir, 'sessions/s2.json', session('s2', 'p', { env: { DATA_DIR: '/d', SESSION_DIR: '/s' } }));
+    const { store } = await open(dataDir);
+
+    expect(store.getTask('t1')).toEqual(task('t1', 'p', { sessionIds: ['s1'] }));
+    expect(store.getTask('t3')).toEqual(task('t3', 'p'));
+    expect(store.getSession('s2')!.env).toEqual({ DATA_DIR: '/d', SESSION_DIR: '/s' });
+    expect(store.getSession('s1')!.taskIds).toEqual(['t1']);
+    const t2 = store.getTask('t2')!;
+    expect(t2.skillIds).toEqual([]);
+    expect(Object.isFrozen(t2.skillIds)).toBe(true);
+    expect(t2.skillIds).toBe(store.getTask('t3')!.agentIds);
+    expect(await diskSnapshot(dataDir)).toEqual(memorySnapshot(store));
+
+    await store.mutate((tx) => {
+      const t = tx.getTask('t2')!;
+      tx.putTask({ ...t, skillIds: [...t.skillIds, 'sk'], updatedAt: tx.bump(t.updatedAt) });
+    });
+    expect(store.getTask('t2')!.skillIds).toEqual(['sk']);
+    expect(store.getTask('t3')!.skillIds).toEqual([]);
+    expect(await diskSnapshot(dataDir)).toEqual(memorySnapshot(store));
+    await store.close();
+  });
+});
