@@ -19,6 +19,9 @@ export interface WsLagResult {
   p99: number;
   max: number;
   failedPatches: number;
+  /** Clients whose connection closed while recording (the server dropped them), and masked server frames. */
+  closedEarly: number;
+  badFrames: number;
 }
 
 interface ChildMsg {
@@ -29,6 +32,8 @@ interface ChildMsg {
   p50?: number;
   p99?: number;
   max?: number;
+  closedEarly?: number;
+  badFrames?: number;
 }
 
 export async function measureWsLag(opts: {
@@ -110,6 +115,8 @@ export async function measureWsLag(opts: {
       p99: r.p99 ?? NaN,
       max: r.max ?? NaN,
       failedPatches: failed,
+      closedEarly: r.closedEarly ?? 0,
+      badFrames: r.badFrames ?? 0,
     };
   } finally {
     if (child.connected) child.send('exit');

@@ -16,6 +16,7 @@ interface Row {
   scenario: string;
   rps?: number;
   non2xx?: number;
+  note?: string;
 }
 
 describe('bench harness (smoke)', () => {
@@ -35,7 +36,7 @@ describe('bench harness (smoke)', () => {
       const result = JSON.parse(fs.readFileSync(out, 'utf8')) as {
         rows: Row[];
         targets: { target: string; met: boolean }[];
-        ws: { samples: number; expectedSamples: number; failedPatches: number }[];
+        ws: { samples: number; expectedSamples: number; failedPatches: number; closedEarly: number; badFrames: number }[];
         startup: { readyMs: number; rssMb: number };
         validation: { runtimeCompiles: number };
       };
@@ -43,6 +44,8 @@ describe('bench harness (smoke)', () => {
       for (const prefix of [
         'baseline: raw node:http',
         'baseline: bare Express 5',
+        'baseline: raw node:http + one durable file write per request (1 folder)',
+        'baseline: raw node:http + one durable file write per request (99 folders)',
         'GET /api/tasks/:id',
         'POST /api/tasks',
         'PATCH /api/tasks/:id',
@@ -59,6 +62,10 @@ describe('bench harness (smoke)', () => {
       for (const r of lists) expect(r.non2xx).toBe(0);
       expect(result.ws[0]!.samples).toBeGreaterThan(0);
       expect(result.ws[0]!.failedPatches).toBe(0);
+      expect(result.ws[0]!.closedEarly).toBe(0);
+      expect(result.ws[0]!.badFrames).toBe(0);
+      // The durable-write baseline is what POST and PATCH are compared with.
+      expect(row('POST /api/tasks')!.note).toMatch(/% of the durable-write baseline/);
       expect(result.startup.readyMs).toBeGreaterThan(0);
       expect(result.validation.runtimeCompiles).toBe(0);
       expect(result.targets.map((t) => t.target).join('\n')).toMatch(/GET by id ≥ 85 %/);
