@@ -36,8 +36,9 @@ export interface RouteSpec {
 
 interface CompiledRoute {
   readonly segments: readonly (string | null)[];
-  /** [segment index, parameter name] */
-  readonly params: readonly (readonly [number, string])[];
+  /** the indexes of the parameter segments, and their names */
+  readonly paramIndexes: readonly number[];
+  readonly paramNames: readonly string[];
   readonly step: RouteStep;
 }
 
@@ -53,33 +54,64 @@ export function decodeSegment(segment: string): string {
 
 /**
  * The segments of a path after its leading `/`, with one trailing `/` dropped; undefined for a path that does
- * not start with `/` (no route can match it).
+ * not start with `/` (no route can match it). The dispatcher itself works on segment offsets (`scanPath`).
  */
 export function pathSegments(path: string): string[] | undefined {
-  if (path.charCodeAt(0) !== 0x2f /* / */) return undefined;
-  const end = path.length > 1 && path.charCodeAt(path.length - 1) === 0x2f ? path.length - 1 : path.length;
-  return path.slice(1, end).split('/');
+  const offsets: number[] = [];
+  const count = scanPath(path, Number.MAX_SAFE_INTEGER, offsets);
+  if (count < 0) return undefined;
+  return Array.from({ length: count }, (_, k) => path.slice(offsets[k]!, offsets[k + 1]! - 1));
+}
+
+/**
+ * Finds the segments of `path` without cutting it: segment k is `path.slice(offsets[k], offsets[k + 1] - 1)`.
+ * Returns the segment count, or -1 when `path` does not start with `/` or has more than `max` segments.
+ */
+function scanPath(path: string, max: number, offsets: number[]): number {
+  if (path.charCodeAt(0) !== 0x2f /* / */) return -1;
+  let end = path.length;
+  if (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--; // one trailing slash is ignored
+  let count = 0;
+  offsets[0] = 1;
+  for (let i = 1; i < end; i++) {
+    if (path.charCodeAt(i) !== 0x2f) continue;
+    if (++count >= max) return -1;
+    offsets[count] = i + 1;
+  }
+  offsets[++count] = end + 1;
+  return count;
 }
 
 function compile(route: RouteSpec): CompiledRoute {
-  const params: [number, string][] = [];
+  const paramIndexes: number[] = [];
   route.segments.forEach((segment, index) => {
-    if (segment === null) params.push([index, route.params[params.length]!]);
+    if (segment === null) paramIndexes.push(index);
   });
-  if (params.length !== route.params.length) {
-    throw new Error(`${route.method} /${route.segments.join('/')}: ${route.params.length} parameter names for ${params.length} parameters`);
+  if (paramIndexes.length !== route.params.length) {
+    throw new Error(`${route.method} /${route.segments.join('/')}: ${route.params.length} parameter names for ${paramIndexes.length} parameters`);
   }
-  return { segments: route.segments, params, step: route.step };
+  return { segments: route.segments, paramIndexes, paramNames: route.params, step: route.step };
 }
 
-function matchRoute(route: CompiledRoute, segments: readonly string[]): Record<string, string> | undefined {
+/** The decoded parameters when `route` matches the scanned path, else undefined. */
+function matchRoute(route: CompiledRoute, path: string, offsets: readonly number[]): Record<string, string> | undefined {
   const template = route.segments;
-  for (let i = 0; i < template.length; i++) {
-    const literal = template[i];
-    if (literal === null ? segments[i] === '' : literal !== segments[i]) return undefined;
+  for (let k = 0; k < template.length; k++) {
+    const literal = template[k];
+    const from = offsets[k]!;
+    const length = offsets[k + 1]! - 1 - from;
+    if (literal === null) {
+      if (length === 0) return undefined; // a parameter is never empty
+    } else if (length !== literal.length || !path.startsWith(literal, from)) {
+      return undefined;
+    }
   }
   const params: Record<string, string> = {};
-  for (const [index, name] of route.params) params[name] = decodeSegment(segments[index]!);
+  const { paramIndexes, paramNames } = route;
+  for (let p = 0; p < paramIndexes.length; p++) {
+    const k = paramIndexes[p]!;
+    params[paramNames[p]!] = decodeSegment(path.slice(offsets[k]!, offsets[k + 1]! - 1));
+  }
   return params;
 }
 
@@ -101,18 +133,23 @@ export function createRouteDispatcher(routes: readonly RouteSpec[]): RequestHand
     if (method === 'GET') add('HEAD', route);
   }
 
+  let maxSegments = 0;
+  for (const route of routes) maxSegments = Math.max(maxSegments, route.segments.length);
+  /** segment offsets of the request being dispatched (reused: the scan and the match are synchronous) */
+  const offsets: number[] = new Array<number>(maxSegments + 2).fill(0);
+
   return function apiRouter(req: Request, res: Response, next: NextFunction): void {
     const byCount = table.get(req.method);
     if (byCount === undefined) return next();
     // Express's own parse of req.url (parseurl, cached on the request by the app router): the same path the
     // Express routes matched.
     const path = req.path;
-    const segments = typeof path === 'string' ? pathSegments(path) : undefined;
-    if (segments === undefined) return next();
-    const candidates = byCount[segments.length];
+    const count = typeof path === 'string' ? scanPath(path, maxSegments + 1, offsets) : -1;
+    const candidates = count < 0 ? undefined : byCount[count];
     if (candidates !== undefined) {
-      for (const route of candidates) {
-        const params = matchRoute(route, segments);
+      for (let i = 0; i < candidates.length; i++) {
+        const route = candidates[i]!;
+        const params = matchRoute(route, path, offsets);
         if (params === undefined) continue;
         req.params = params;
         try {

@@ -152,6 +152,34 @@ describe('valid requests reach the handler with typed input', () => {
     expect(calls.map((c) => (c.input.params as { id: string }).id)).toEqual(['%E0%A4%A', 'a/b', '%zz%41', '..']);
   });
 
+  it('an unknown method on a known path, and two trailing slashes, fall through to the app 404 (no 405)', async () => {
+    for (const [method, url] of [
+      ['PUT', '/api/tasks/task_1'],
+      ['DELETE', '/api/tasks'],
+      ['GET', '/api/tasks/task_1//'],
+      ['HEAD', '/api/templates/tmpl_1/reset'],
+    ] as const) {
+      const reply = await request(method, url);
+      expect(reply.status, `${method} ${url}`).toBe(404);
+      if (method !== 'HEAD') expect(reply.body).toMatchObject({ code: 'NOT_FOUND', message: `Route not found: ${method} ${url}` });
+    }
+    expect(calls).toHaveLength(0);
+  });
+
+  it('a handler that throws synchronously reaches the error handler', async () => {
+    const saved = handlers.getTask;
+    handlers.getTask = () => {
+      throw new ContractError(418, 'TEAPOT', 'sync throw');
+    };
+    try {
+      const reply = await request('GET', '/api/tasks/task_1');
+      expect(reply.status).toBe(418);
+      expect(reply.body).toEqual({ error: true, code: 'TEAPOT', message: 'sync throw' });
+    } finally {
+      handlers.getTask = saved!;
+    }
+  });
+
   it('a malformed segment on an unknown route still gets the app 404 with the original URL', async () => {
     const reply = await request('GET', '/api/nothing/%E0%A4%A');
     expect(reply.status).toBe(404);
