@@ -5,14 +5,13 @@
  * migrations instead of before them (docs/performance.md, CONTRACT §5.2 step 5 / §12 start-up target).
  *
  * The thread reads a chunk of files into one buffer and hands its memory over (a transfer, not a copy): no
- * string is built on the reader side and nothing is serialised. The main thread decodes a chunk only when it
- * parses its first file, so the texts do not wait in a queue long enough to be promoted, and they do not sit
- * in the young generation between the parsed entities (issue 7: load time and peak memory; see `take`).
+ * string is built on the reader side and nothing is serialised. The main thread decodes a file's text only
+ * when it parses it, so the text is garbage at once (a young-generation object that no scavenge ever copies)
+ * instead of a string that waited in a queue long enough to be promoted (issue 7: load time and peak memory).
  *
  * `take(i)` gives file i's text once its chunk has arrived, `null` when the thread could not read it (or
  * died): the caller then reads that file itself and handles the error as usual.
  */
-import { isAscii } from 'node:buffer';
 import { Worker } from 'node:worker_threads';
 
 // Plain CommonJS for an `eval` worker: no TypeScript loader needed in the thread (execArgv is cleared), and no
@@ -52,7 +51,7 @@ parentPort.on('message', ({ start, paths }) => {
       offsets[2 * k + 1] = -1;
     }
   }
-  parentPort.postMessage({ start, bytes: buf.buffer, length, offsets }, [buf.buffer, offsets.buffer]);
+  parentPort.postMessage({ start, bytes: buf.buffer, offsets }, [buf.buffer, offsets.buffer]);
 });
 `;
 
@@ -62,18 +61,9 @@ const MAX_AHEAD = 4 * CHUNK;
 
 interface Chunk {
   bytes: Buffer;
-  /** The whole chunk as one string when it is ASCII (decoded at the first take); null when it is not. */
-  text: string | null | undefined;
   offsets: Int32Array;
   /** Files of the chunk not taken yet: the chunk is dropped when it reaches 0. */
   left: number;
-}
-
-interface ChunkMessage {
-  start: number;
-  bytes: ArrayBuffer;
-  length: number;
-  offsets: Int32Array;
 }
 
 /** Reads `paths` on `threads` worker threads, in chunks handed out in order. Call `close()` when done. */
@@ -101,7 +91,7 @@ export class ParallelReader {
     for (let t = 0; t < threads && t * CHUNK < paths.length; t++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], stdout: false, stderr: false });
       worker.unref();
-      worker.on('message', (msg: ChunkMessage) => this.onChunk(worker, msg));
+      worker.on('message', (msg: { start: number; bytes: ArrayBuffer; offsets: Int32Array }) => this.onChunk(worker, msg));
       worker.on('error', (err) => this.onWorkerError(err));
       this.workers.push(worker);
       if (!this.dispatch(worker)) this.idle.push(worker);
@@ -129,14 +119,7 @@ export class ParallelReader {
     }
     const k = i - c * CHUNK;
     const end = chunk.offsets[2 * k + 1]!;
-    if (end < 0) return null;
-    // An ASCII chunk (the usual case) is decoded once; each file is then a slice of that string: a small
-    // object pointing into it rather than a copy. The chunk's string is over 128 KB, so V8 keeps it out of the
-    // young generation, and the young pages hold little but the parsed entities: fewer and cheaper scavenges
-    // (in-process load of 100 000 tasks: 58 → 42 scavenges, heap at the end of the load 234–244 → 197–207 MB).
-    let text = chunk.text;
-    if (text === undefined) text = chunk.text = isAscii(chunk.bytes) ? chunk.bytes.toString('latin1') : null;
-    return text !== null ? text.slice(chunk.offsets[2 * k]!, end) : chunk.bytes.toString('utf8', chunk.offsets[2 * k]!, end);
+    return end < 0 ? null : chunk.bytes.toString('utf8', chunk.offsets[2 * k]!, end);
   }
 
   /** Resolves once `take(i)` no longer answers `undefined`. */
@@ -181,13 +164,13 @@ export class ParallelReader {
     return true;
   }
 
-  private onChunk(worker: Worker, msg: ChunkMessage): void {
+  private onChunk(worker: Worker, msg: { start: number; bytes: ArrayBuffer; offsets: Int32Array }): void {
     if (!this.dispatch(worker)) this.idle.push(worker);
     const c = msg.start / CHUNK;
     const count = msg.offsets.length / 2;
     let left = 0;
     for (let k = 0; k < count; k++) if (this.taken[msg.start + k] === 0) left++;
-    if (left > 0) this.chunks[c] = { bytes: Buffer.from(msg.bytes, 0, msg.length), text: undefined, offsets: msg.offsets, left };
+    if (left > 0) this.chunks[c] = { bytes: Buffer.from(msg.bytes), offsets: msg.offsets, left };
     else this.done[c] = true;
     const list = this.waiters.get(c);
     if (list) {
