@@ -425,7 +425,7 @@ async function main(): Promise<void> {
           wsResults.push(r);
           log(
             `ws ${clients} clients: p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ${r.samples}/${r.expectedSamples} frames, ` +
-              `${r.failedPatches} failed PATCHes, ${r.closedEarly} clients dropped, ${r.badFrames} bad frames`,
+              `${r.failedPatches} failed PATCHes${r.failures.length ? ` (${r.failures.join(', ')})` : ''}, ${r.closedEarly} clients dropped, ${r.badFrames} bad frames`,
           );
           rows.push({
             scenario: `WS broadcast lag, ${clients} clients, 100 events/s`,

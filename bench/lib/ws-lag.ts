@@ -19,6 +19,8 @@ export interface WsLagResult {
   p99: number;
   max: number;
   failedPatches: number;
+  /** Distinct reasons of the failed PATCHes (`HTTP 500`, `ECONNRESET`, …). */
+  failures: string[];
   /** Clients whose connection closed while recording (the server dropped them), and masked server frames. */
   closedEarly: number;
   badFrames: number;
@@ -60,6 +62,8 @@ export async function measureWsLag(opts: {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
     let sent = 0;
     let failed = 0;
+    /** What the failed PATCHes got (status or error code), to tell a server error from a client-side one. */
+    const failures = new Set<string>();
     let seq = 0;
     const patch = () => {
       const id = opts.taskIds[seq++ % opts.taskIds.length]!;
@@ -74,11 +78,17 @@ export async function measureWsLag(opts: {
           headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
         },
         (res) => {
-          if (res.statusCode !== 200) failed++;
+          if (res.statusCode !== 200) {
+            failed++;
+            failures.add(`HTTP ${res.statusCode}`);
+          }
           res.resume();
         },
       );
-      req.on('error', () => failed++);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        failed++;
+        failures.add(err.code ?? err.message);
+      });
       req.end(body);
       sent++;
     };
@@ -115,6 +125,7 @@ export async function measureWsLag(opts: {
       p99: r.p99 ?? NaN,
       max: r.max ?? NaN,
       failedPatches: failed,
+      failures: [...failures],
       closedEarly: r.closedEarly ?? 0,
       badFrames: r.badFrames ?? 0,
     };

@@ -55,6 +55,33 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
     expect(binaryFlags).toEqual([false, false]); // text frames
   });
 
+  it('frames of every length class (7-bit, 16-bit, 64-bit) arrive intact and in order, also many in one tick', async () => {
+    const a = await client(s.port);
+    const gotA = collect(a);
+    // Envelope lengths exactly at the frame header's boundaries (125 | 126 bytes, 65 535 | 65 536 bytes) and beyond.
+    const base = Buffer.byteLength(JSON.stringify({ type: 'task:updated', event: 'task:updated', data: { i: 0, filler: '' }, timestamp: Date.now() }));
+    const lengths = [base, 125, 126, 127, 1000, 65_535, 65_536, 65_537, 200_000];
+    const fillers = lengths.map((n) => 'z'.repeat(n - base));
+    const events = fillers.map((filler, i) => ({ name: 'task:updated', data: { i, filler } }));
+    s.hub.broadcast(events.slice(0, 3));
+    s.hub.broadcast(events.slice(3)); // same tick: both calls are written to the socket together
+    await waitFor(() => gotA.length === events.length, 5000, 'all frames');
+    expect((gotA as Array<{ data: { i: number; filler: string } }>).map((m) => [m.data.i, m.data.filler.length])).toEqual(
+      fillers.map((f, i) => [i, f.length]),
+    );
+  });
+
+  it('a pong answered between broadcasts of the same tick keeps every frame whole', async () => {
+    const a = await client(s.port);
+    const got = collect(a);
+    s.hub.broadcast([{ name: 'project:created', data: { id: 'p1' } }]);
+    a.send(JSON.stringify({ type: 'ping' }));
+    await waitFor(() => got.length === 2, 2000, 'event and pong');
+    s.hub.broadcast([{ name: 'project:created', data: { id: 'p2' } }]);
+    await waitFor(() => got.length === 3, 2000, 'second event');
+    expect((got as Array<{ type: string }>).map((m) => m.type)).toEqual(['project:created', 'pong', 'project:created']);
+  });
+
   it('a broadcast with zero clients or zero events is a no-op', async () => {
     const lonely = await start();
     expect(() => lonely.hub.broadcast([{ name: 'project:deleted', data: { id: 'x' } }])).not.toThrow();
