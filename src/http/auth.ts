@@ -4,9 +4,7 @@
  * compared in constant time. Missing or wrong → 401 UNAUTHORIZED with `WWW-Authenticate: Bearer`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
 import { ContractError } from './contract-error.js';
-import { sendContractError } from './error-handler.js';
 
 /** The token of an `Authorization: Bearer <token>` header value, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -37,16 +35,4 @@ export function unauthorized(): ContractError {
 export function isTokenExempt(method: string, path: string): boolean {
   if (method === 'OPTIONS') return true;
   return (method === 'GET' || method === 'HEAD') && (path === '/health' || path === '/health/');
-}
-
-/** `token` undefined → authentication is off and the middleware passes everything through. */
-export function createAuth(options: { token: string | undefined }): RequestHandler {
-  if (options.token === undefined) return (_req, _res, next) => next();
-  const check = createTokenCheck(options.token);
-  return (req, res, next) => {
-    if (isTokenExempt(req.method, req.path)) return next();
-    if (check(bearerToken(req.headers.authorization))) return next();
-    res.setHeader('WWW-Authenticate', 'Bearer');
-    sendContractError(res, unauthorized());
-  };
 }

@@ -2,7 +2,7 @@
  * CORS (CONTRACT §6.3). The allow-list is also used by the WebSocket upgrade origin check (§4.1),
  * whatever CORS_ENABLED says, so it lives in a policy object separate from the middleware.
  */
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { CorsConfig } from '../config.js';
 
 export interface CorsPolicy {
@@ -60,12 +60,4 @@ export function applyCors(enabled: boolean, policy: CorsPolicy, req: Request, re
     return true;
   }
   return false;
-}
-
-/** `applyCors` as a middleware of its own (the app uses it through src/http/guards.ts). */
-export function createCorsMiddleware(options: { enabled: boolean; policy: CorsPolicy }): RequestHandler {
-  const { enabled, policy } = options;
-  return (req, res, next) => {
-    if (!applyCors(enabled, policy, req, res)) next();
-  };
 }

@@ -3,9 +3,7 @@
  * anything but `localhost`, a 127.x.x.x address or `[::1]` (any port, case-insensitive) gets 403 FORBIDDEN.
  * A request without `Host` is allowed. Shared with the WebSocket upgrade (src/ws/hub.ts).
  */
-import type { RequestHandler } from 'express';
 import { ContractError } from './contract-error.js';
-import { sendContractError } from './error-handler.js';
 
 const LOOPBACK_HOST_HEADER = /^(?:localhost|127(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}|\[::1\])(?::\d{1,5})?$/i;
 
@@ -17,13 +15,4 @@ export function isAllowedHostHeader(host: string | undefined): boolean {
 
 export function hostNotAllowed(): ContractError {
   return new ContractError(403, 'FORBIDDEN', 'Host not allowed');
-}
-
-/** `enabled` = the server is bound to a loopback address; otherwise the guard is off. */
-export function createHostGuard(options: { enabled: boolean }): RequestHandler {
-  if (!options.enabled) return (_req, _res, next) => next();
-  return (req, res, next) => {
-    if (isAllowedHostHeader(req.headers.host)) return next();
-    sendContractError(res, hostNotAllowed());
-  };
 }

@@ -1,5 +1,5 @@
 /** One log line per /api request: method, URL, status, duration in ms (CONTRACT §6.5). */
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 
 /** True for the URLs that get a request line: `/api`, `/api/…` and `/api?…`. */
@@ -35,13 +35,4 @@ export function watchRequest(logger: Logger, req: Request, res: Response): void 
   };
   res.once('finish', finish);
   res.once('close', finish);
-}
-
-/** `watchRequest` as a middleware of its own (the app uses it through src/http/guards.ts). */
-export function createRequestLog(options: { logger: Logger }): RequestHandler {
-  const { logger } = options;
-  return (req, res, next) => {
-    watchRequest(logger, req, res);
-    next();
-  };
 }
