@@ -93,11 +93,11 @@ export class EventHub {
   private readonly clock: Clock;
   private server: Server | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  /** Clients whose sockets the broadcasts of the current tick corked; uncorked together right after it. */
+  /** Clients whose sockets the current run of broadcasts corked; uncorked together in the next microtask. */
   private readonly corked = new Map<Duplex, WebSocket>();
   /**
    * Uncork, then check each client's backlog: only now is it the bytes the peer has not taken (the kernel
-   * took what it could at uncork); while corked it also counted this tick's frames, even for a fast reader.
+   * took what it could at uncork); while corked it also counted this run's frames, even for a fast reader.
    */
   private readonly uncorkAll = () => {
     for (const [socket, ws] of this.corked) {
@@ -142,8 +142,9 @@ export class EventHub {
    * Why the frame goes straight to the socket, and why corked (issue 7, docs/performance.md): with 1 000
    * clients a broadcast is 1 000 socket writes, and the kernel's share of each (~8 µs on loopback) is most of
    * the server's time. Writing one pre-built frame skips the per-client framing of `ws.send`, and corking every
-   * socket until the end of the current tick turns all the events broadcast in that tick (one commit round of
-   * the store: several mutations, or one mutation's several events) into one write per client. Safe next to
+   * socket until the current synchronous run ends turns all the events broadcast in it (one commit round of the
+   * store: several mutations, or one mutation's several events) into one write per client. The uncork is the
+   * first microtask queued, so the frames are written before any acknowledgement's response. Safe next to
    * `ws`'s own frames (pong, ping, close): with per-message deflate off, `ws` writes each frame whole and
    * synchronously, so complete frames never interleave; `ws.bufferedAmount` still counts these bytes.
    */
@@ -169,7 +170,9 @@ export class EventHub {
       for (const [ws, state] of this.clients) {
         if (ws.readyState !== WebSocket.OPEN || state.socket.destroyed) continue;
         if (!this.corked.has(state.socket)) {
-          if (this.corked.size === 0) process.nextTick(this.uncorkAll);
+          // A microtask, not process.nextTick: inside the store's commit loop (itself a microtask) a nextTick
+          // would run only after the acknowledgements, and the HTTP response must not overtake its events.
+          if (this.corked.size === 0) queueMicrotask(this.uncorkAll);
           state.socket.cork();
           this.corked.set(state.socket, ws);
         }

@@ -55,7 +55,7 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
     expect(binaryFlags).toEqual([false, false]); // text frames
   });
 
-  it('frames of every length class (7-bit, 16-bit, 64-bit) arrive intact and in order, also many in one tick', async () => {
+  it('frames of every length class (7-bit, 16-bit, 64-bit) arrive intact and in order, also many in one synchronous run', async () => {
     const a = await client(s.port);
     const gotA = collect(a);
     // Envelope lengths exactly at the frame header's boundaries (125 | 126 bytes, 65 535 | 65 536 bytes) and beyond.
@@ -64,7 +64,7 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
     const fillers = lengths.map((n) => 'z'.repeat(n - base));
     const events = fillers.map((filler, i) => ({ name: 'task:updated', data: { i, filler } }));
     s.hub.broadcast(events.slice(0, 3));
-    s.hub.broadcast(events.slice(3)); // same tick: both calls are written to the socket together
+    s.hub.broadcast(events.slice(3)); // same synchronous run: both calls leave in one socket write
     await waitFor(() => gotA.length === events.length, 5000, 'all frames');
     expect((gotA as Array<{ data: { i: number; filler: string } }>).map((m) => [m.data.i, m.data.filler.length])).toEqual(
       fillers.map((f, i) => [i, f.length]),
