@@ -3,7 +3,7 @@
  * ~1-minute subset CI runs (smaller stores, shorter runs; numbers are indicative only).
  *
  * Processes: this one seeds DATA_DIR, drives the load (autocannon) and the event rate, and reports. The
- * server under test (`node --import tsx src/main.ts`, exactly as `npm start`), the two baselines and the
+ * server under test (`node dist/main.js`, exactly as `npm start`: lib/procs.ts), the baselines and the
  * WebSocket clients each run in their own process, so nothing measured shares an event loop with the load
  * generator.
  *
