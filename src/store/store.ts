@@ -691,22 +691,25 @@ export class Store implements StoreReader {
     }
   }
 
-  /** Run file operations in parallel, then fsync each directory once. Throws the first error. */
+  /**
+   * Run file operations in parallel and fsync each directory once, as soon as its own operations are done (a
+   * folder does not wait for the slowest file of another folder). Throws the first error.
+   */
   private async runFileOps(ops: FileOp[]): Promise<void> {
-    const mustSync = new Set<string>();
-    const maySync = new Set<string>();
     let firstError: unknown;
     const fail = (err: unknown) => {
       if (firstError === undefined) firstError = err;
     };
 
-    // Task folders appear with their first task; a new folder's entry lives in its parent directory.
+    // Task folders appear with their first task; a new folder's entry lives in its parent directory, which is
+    // fsynced once the new folders exist.
     const newDirs = new Set<string>();
     for (const op of ops) if (op.op === 'write' && !this.knownDirs.has(dirname(op.path))) newDirs.add(dirname(op.path));
+    const newDirParents = new Set<string>();
     await Promise.all(
       [...newDirs].map(async (dir) => {
         try {
-          if (await this.io.ensureDir(dir)) mustSync.add(dirname(dir));
+          if (await this.io.ensureDir(dir)) newDirParents.add(dirname(dir));
           this.knownDirs.add(dir);
         } catch (err) {
           fail(err);
@@ -715,31 +718,41 @@ export class Store implements StoreReader {
     );
     if (firstError !== undefined) throw firstError;
 
-    await Promise.all(
-      ops.map(async (op) => {
-        if (op.touch !== undefined) {
-          op.touch.attempted = true;
-          if (op.op === 'write') op.touch.writtenPaths.add(op.path);
-        }
-        try {
-          if (op.op === 'write') {
-            await this.io.writeFile(op.path, op.text!);
-            mustSync.add(dirname(op.path));
-          } else {
-            await this.io.removeFile(op.path);
-            maySync.add(dirname(op.path));
-          }
-        } catch (err) {
-          fail(err);
-        }
-      }),
-    );
-    if (firstError !== undefined) throw firstError;
-
+    const byDir = new Map<string, FileOp[]>();
+    for (const op of ops) {
+      const dir = dirname(op.path);
+      const list = byDir.get(dir);
+      if (list === undefined) byDir.set(dir, [op]);
+      else list.push(op);
+    }
     await Promise.all([
-      ...[...mustSync].map((dir) => this.io.syncDir(dir).catch(fail)),
-      // CONTRACT §5.4: after a delete the directory fsync is best effort.
-      ...[...maySync].filter((dir) => !mustSync.has(dir)).map((dir) => this.io.syncDir(dir).catch(() => undefined)),
+      ...[...newDirParents].map((dir) => this.io.syncDir(dir).catch(fail)),
+      ...[...byDir].map(async ([dir, dirOps]) => {
+        let wrote = false;
+        let removed = false;
+        await Promise.all(
+          dirOps.map(async (op) => {
+            if (op.touch !== undefined) {
+              op.touch.attempted = true;
+              if (op.op === 'write') op.touch.writtenPaths.add(op.path);
+            }
+            try {
+              if (op.op === 'write') {
+                await this.io.writeFile(op.path, op.text!);
+                wrote = true;
+              } else {
+                await this.io.removeFile(op.path);
+                removed = true;
+              }
+            } catch (err) {
+              fail(err);
+            }
+          }),
+        );
+        if (wrote) await this.io.syncDir(dir).catch(fail);
+        // CONTRACT §5.4: after a delete the directory fsync is best effort.
+        else if (removed) await this.io.syncDir(dir).catch(() => undefined);
+      }),
     ]);
     if (firstError !== undefined) throw firstError;
   }
