@@ -237,22 +237,12 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   const sessionFiles = (await scan(layout.sessionsDir)).files;
   const taskFiles = [...taskFolders.flatMap((f) => f.files), ...tasksScan.files];
   const reader = readAhead([...taskFiles, ...sessionFiles]);
-  /**
-   * File i's read-ahead text, `undefined` to read it here. A promise only when its chunk has not arrived yet:
-   * the common path creates no promise per file (110 000 of them were measurable at load).
-   */
-  const readAheadText = (i: number): string | undefined | Promise<string | undefined> => {
-    if (reader === undefined) return undefined;
-    const text = reader.take(i);
-    if (text !== undefined) return text ?? undefined;
-    return reader.arrived(i).then(() => reader.take(i) ?? undefined);
-  };
   let taskIndex = 0;
   for (const { folder: folderName, files } of taskFolders) {
     const folder = intern(folderName);
     for (const file of files) {
       // The common path awaits nothing: only a chunk that has not arrived yet, or a quarantine, waits.
-      let text = readAheadText(taskIndex++);
+      let text = reader?.text(taskIndex++);
       if (typeof text === 'object') text = await text;
       const raw = parseObject(file, 'id', text);
       if (typeof raw === 'string') {
@@ -275,7 +265,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     }
   }
   for (const file of tasksScan.files) {
-    let text = readAheadText(taskIndex++);
+    let text = reader?.text(taskIndex++);
     if (typeof text === 'object') text = await text;
     const raw = parseObject(file, 'id', text);
     if (typeof raw === 'string') {
@@ -301,7 +291,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   // Sessions.
   let sessionIndex = taskFiles.length;
   for (const file of sessionFiles) {
-    let text = readAheadText(sessionIndex++);
+    let text = reader?.text(sessionIndex++);
     if (typeof text === 'object') text = await text;
     const raw = parseObject(file, 'id', text);
     if (typeof raw === 'string') {

@@ -134,14 +134,15 @@ export class ParallelReader {
     });
   }
 
-  /** File i's text; `undefined` when the thread could not read it (the caller reads it itself). */
-  async text(i: number): Promise<string | undefined> {
-    let t = this.take(i);
-    if (t === undefined) {
-      await this.arrived(i);
-      t = this.take(i);
-    }
-    return t ?? undefined;
+  /**
+   * File i's text, `undefined` when the thread could not read it (the caller reads it itself). A promise only
+   * while its chunk has not arrived: the common path creates no promise per file (110 000 of them were
+   * measurable at load).
+   */
+  text(i: number): string | undefined | Promise<string | undefined> {
+    const text = this.take(i);
+    if (text !== undefined) return text ?? undefined;
+    return this.arrived(i).then(() => this.take(i) ?? undefined);
   }
 
   async close(): Promise<void> {
