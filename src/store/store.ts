@@ -10,10 +10,12 @@
  * Concurrency: mutation callbacks run one at a time, in call order (a FIFO queue). A mutation applies its
  * changes to the live maps as it goes (so the handler, and anything it calls, reads its own writes). Group
  * commit: a finished mutation joins the next commit round and the next callback starts at once; a round writes
- * the net changes of all its mutations with one fsync per folder, then acknowledges them in call order. So a
- * reader (or a later callback) may see applied state before it is durable; if its round then fails, that round
- * and every mutation applied after it are rolled back and rejected with 500. Nobody who waited for an
- * acknowledgement can observe this. Handlers should do their slow awaits before their first `tx.put…`.
+ * the net changes of all its mutations with one fsync per folder. Up to `maxRoundsInFlight` rounds write at the
+ * same time (operations on one file stay in call order), and mutations are acknowledged strictly in call order,
+ * each only after its own round and every earlier round are durable. So a reader (or a later callback) may see
+ * applied state before it is durable; if a round then fails, that round and every mutation applied after it are
+ * rolled back (memory and files) and rejected with 500. Nobody who waited for an acknowledgement can observe
+ * this. Handlers should do their slow awaits before their first `tx.put…`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, rmdir } from 'node:fs/promises';
@@ -57,6 +59,8 @@ export interface StoreOpenOptions {
   /** Values for the §5.3 session hostname/platform defaults (default: this machine). */
   hostname?: string;
   platform?: string;
+  /** Commit rounds allowed to write at the same time (default 3; 1 = each round waits for the previous one). */
+  maxRoundsInFlight?: number;
 }
 
 /** E6 filters. `parentId: null` selects root tasks. Values are compared exactly (normalise legacy values first). */
@@ -148,6 +152,24 @@ interface Applied {
   reject: (err: unknown) => void;
 }
 
+/** One commit round: the net changes of the mutations that were waiting when it started. */
+interface Round {
+  applied: Applied[];
+  /** Merged touches (one per entity); `attempted`/`writtenPaths` record what the round's file operations did. */
+  touches: Touch[];
+  /** Settles (never rejects) when the round's file operations are over, after `done`/`error` are set. */
+  written: Promise<void>;
+  done: boolean;
+  error: unknown;
+}
+
+/**
+ * How many commit rounds may be writing at once. A round's latency is mostly waiting for the disk (file fsyncs,
+ * then one fsync per folder); letting the next round write while the previous one syncs keeps the disk busy the
+ * way a server that syncs every request on its own does, while still syncing each folder once per round.
+ */
+const DEFAULT_MAX_ROUNDS_IN_FLIGHT = 3;
+
 interface FileOp {
   op: 'write' | 'remove';
   path: string;
@@ -193,10 +215,15 @@ export class Store implements StoreReader {
   private activeTx: TxImpl | undefined;
   /** Applied mutations waiting for the next commit round, in call order. */
   private batch: Applied[] = [];
-  /** The running commit loop (undefined when idle). */
-  private committing: Promise<void> | undefined;
-  /** A commit round failed: it and every mutation applied after it are undone once no callback runs. */
+  /** Commit rounds started and not yet acknowledged, oldest first. */
+  private inFlight: Round[] = [];
+  /** The last file operation started on each path: operations on one path run in the order they were started. */
+  private readonly pathTails = new Map<string, Promise<void>>();
+  /** Set while a failed round's files (and those of the rounds after it) are being restored. */
+  private failing: Promise<void> | undefined;
+  /** Rounds failed: they and every mutation applied after them are undone once no callback runs. */
   private failure: { error: ContractError; round: Applied[] } | undefined;
+  private maxRoundsInFlight = DEFAULT_MAX_ROUNDS_IN_FLIGHT;
   private closing = false;
   private closed = false;
   private commitListener: CommitListener | undefined;
@@ -253,6 +280,7 @@ export class Store implements StoreReader {
       for (const q of data.queues.values()) store.applyPut('queue', q);
       for (const t of data.templates.values()) store.applyPut('template', t);
       store.commitListener = options.onCommit;
+      if (options.maxRoundsInFlight !== undefined) store.maxRoundsInFlight = Math.max(1, Math.floor(options.maxRoundsInFlight));
       return store;
     } catch (err) {
       await lock.release();
@@ -397,10 +425,11 @@ export class Store implements StoreReader {
    * Not re-entrant: calling `mutate` from inside `fn` rejects.
    *
    * Group commit: callbacks still run one at a time in call order, but the next callback may run while the
-   * files of the previous ones are being written. Mutations that finish their callback while a commit round is
-   * in progress are written together in the next round (one file write per touched entity, one fsync per
-   * folder), and each is acknowledged — events delivered in call order, promise resolved — only after its
-   * round is durable. If a round fails, it and every mutation applied after it (they saw its state) are undone
+   * files of the previous ones are being written. A finished mutation starts a commit round at once if fewer than
+   * `maxRoundsInFlight` rounds are writing; otherwise it waits, and the mutations that finish meanwhile are
+   * written together in one round (one file write per touched entity, one fsync per folder). Each is
+   * acknowledged — events delivered in call order, promise resolved — only after its round and every earlier
+   * round are durable. If a round fails, it and every mutation applied after it (they saw its state) are undone
    * and rejected with 500.
    */
   async mutate<T>(fn: (tx: Tx) => T | Promise<T>): Promise<T> {
@@ -441,40 +470,67 @@ export class Store implements StoreReader {
     }
   }
 
+  /**
+   * Start a commit round with every waiting mutation, unless the maximum number of rounds is already writing
+   * (then the mutations wait and join the round that starts when one finishes) or a failure is being handled.
+   */
   private startCommitLoop(): void {
-    if (this.committing !== undefined || this.failure !== undefined) return;
-    this.committing = this.commitLoop();
+    if (this.batch.length === 0 || this.failing !== undefined || this.failure !== undefined) return;
+    if (this.inFlight.length >= this.maxRoundsInFlight) return;
+    const applied = this.batch.splice(0);
+    const round: Round = { applied, touches: mergeTouches(applied.map((a) => a.tx)), written: undefined!, done: false, error: undefined };
+    round.written = this.commitChanges(round.touches).then(
+      () => {
+        round.done = true;
+      },
+      (err: unknown) => {
+        round.done = true;
+        round.error = err ?? new Error('write failed');
+      },
+    );
+    this.inFlight.push(round);
+    void round.written.then(() => this.settleRounds());
   }
 
-  /** Commit rounds until no applied mutation is waiting. One round = the net changes of every waiting mutation. */
-  private async commitLoop(): Promise<void> {
-    try {
-      while (this.batch.length > 0 && this.failure === undefined) {
-        const round = this.batch.splice(0);
-        const touches = mergeTouches(round.map((a) => a.tx));
-        try {
-          await this.commitChanges(touches);
-        } catch (err) {
-          const error = this.writeFailure(err);
-          await this.restoreFiles(touches);
-          this.failure = { error, round };
-          // With a callback running, its own end (or the next mutation's start) undoes the round: memory must
-          // be restored newest first, and the running callback is the newest.
-          if (this.activeTx === undefined) this.undoFailedRound();
-          return;
-        }
-        for (const a of round) {
-          if (a.tx.events.length > 0) this.deliver(a.tx.events);
-          a.resolve();
-        }
+  /**
+   * Acknowledge finished rounds strictly in start order (a round that finishes early waits for the ones before
+   * it), then start the next round. The first failed round starts the failure path.
+   */
+  private settleRounds(): void {
+    if (this.failing !== undefined) return;
+    while (this.inFlight.length > 0 && this.inFlight[0]!.done) {
+      const round = this.inFlight[0]!;
+      if (round.error !== undefined) {
+        this.failing = this.failRounds(round.error);
+        return;
       }
-    } finally {
-      // Synchronous with the loop's last check: a mutation that joins from now on starts a new loop.
-      this.committing = undefined;
+      this.inFlight.shift();
+      for (const a of round.applied) {
+        if (a.tx.events.length > 0) this.deliver(a.tx.events);
+        a.resolve();
+      }
     }
+    this.startCommitLoop();
   }
 
-  /** Undo the failed round and every mutation applied after it (newest first), and reject them all. */
+  /**
+   * The oldest unacknowledged round failed. The rounds started after it were applied on top of its state, so they
+   * fail with it: once their file operations are over, the files of all of them are restored to the state before
+   * the failed round, and their mutations (and those applied since) are undone in memory and rejected.
+   */
+  private async failRounds(err: unknown): Promise<void> {
+    const error = this.writeFailure(err);
+    await Promise.all(this.inFlight.map((r) => r.written));
+    const rounds = this.inFlight.splice(0);
+    await this.restoreFiles(mergeRoundTouches(rounds));
+    this.failure = { error, round: rounds.flatMap((r) => r.applied) };
+    this.failing = undefined;
+    // With a callback running, its own end (or the next mutation's start) undoes the rounds: memory must be
+    // restored newest first, and the running callback is the newest.
+    if (this.activeTx === undefined) this.undoFailedRound();
+  }
+
+  /** Undo the failed rounds and every mutation applied after them (newest first), and reject them all. */
   private undoFailedRound(): void {
     const failure = this.failure;
     if (failure === undefined) return;
@@ -487,7 +543,11 @@ export class Store implements StoreReader {
 
   /** Resolves once every applied mutation is durable (or failed) and no commit round runs. */
   private async settled(): Promise<void> {
-    while (this.committing !== undefined) await this.committing;
+    for (;;) {
+      if (this.failing !== undefined) await this.failing;
+      else if (this.inFlight.length > 0) await this.inFlight[0]!.written;
+      else return;
+    }
   }
 
   /** @internal `tx.flush()`: everything applied before this mutation is made durable first. */
@@ -738,10 +798,10 @@ export class Store implements StoreReader {
             }
             try {
               if (op.op === 'write') {
-                await this.io.writeFile(op.path, op.text!);
+                await this.onPath(op.path, () => this.io.writeFile(op.path, op.text!));
                 wrote = true;
               } else {
-                await this.io.removeFile(op.path);
+                await this.onPath(op.path, () => this.io.removeFile(op.path));
                 removed = true;
               }
             } catch (err) {
@@ -755,6 +815,24 @@ export class Store implements StoreReader {
       }),
     ]);
     if (firstError !== undefined) throw firstError;
+  }
+
+  /**
+   * Run a file operation after every operation started earlier on the same path (rounds overlap, so a later
+   * round's write of a file must not overtake an earlier round's write or removal of it).
+   */
+  private onPath(path: string, run: () => Promise<void>): Promise<void> {
+    const previous = this.pathTails.get(path);
+    const result = previous === undefined ? run() : previous.then(run);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pathTails.set(path, tail);
+    void tail.then(() => {
+      if (this.pathTails.get(path) === tail) this.pathTails.delete(path);
+    });
+    return result;
   }
 
   /** Undo a transaction whose callback threw: memory from the before-images; files where a flush wrote them. */
@@ -804,6 +882,27 @@ function mergeTouches(txs: TxImpl[]): Touch[] {
       const key = `${t.kind}\u0000${t.id}`;
       if (merged.has(key)) continue;
       merged.set(key, { ...t, dirty: true, writtenPaths: new Set(t.writtenPaths) });
+    }
+  }
+  return [...merged.values()];
+}
+
+/**
+ * The touches of several failed rounds, one per entity, for restoring their files: `before` from the first round
+ * that touched the entity (the state before the failure), and what any of the rounds attempted or wrote.
+ */
+function mergeRoundTouches(rounds: Round[]): Touch[] {
+  const merged = new Map<string, Touch>();
+  for (const round of rounds) {
+    for (const t of round.touches) {
+      const key = `${t.kind}\u0000${t.id}`;
+      const first = merged.get(key);
+      if (first === undefined) {
+        merged.set(key, { ...t, writtenPaths: new Set(t.writtenPaths) });
+      } else {
+        first.attempted ||= t.attempted;
+        for (const path of t.writtenPaths) first.writtenPaths.add(path);
+      }
     }
   }
   return [...merged.values()];

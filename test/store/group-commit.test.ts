@@ -1,6 +1,7 @@
 /**
- * Group commit (src/store/store.ts `mutate`): mutations that finish while a commit round is being written are
- * written together in the next round, and each is acknowledged only after its round is durable.
+ * Group commit (src/store/store.ts `mutate`): mutations that finish while the maximum number of commit rounds is
+ * being written are written together in the next round, and each is acknowledged only after its round is
+ * durable. Overlapping rounds (more than one in flight) are tested in overlapping-rounds.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -58,7 +59,8 @@ describe('group commit', () => {
     const dataDir = await tempDir();
     const g = gatedIO();
     const sink = eventSink();
-    const store = await Store.open({ dataDir, io: g.io, onCommit: sink.listener });
+    // One round at a time, so that every mutation applied while round 1 syncs waits for the next round.
+    const store = await Store.open({ dataDir, io: g.io, onCommit: sink.listener, maxRoundsInFlight: 1 });
     await store.mutate((tx) => {
       tx.putProject(project('p1'));
       tx.putTask(task('ts', 'p1', { createdAt: 1 }));
@@ -101,7 +103,7 @@ describe('group commit', () => {
   it('an entity changed by several mutations of one round is written once, with its final state', async () => {
     const dataDir = await tempDir();
     const g = gatedIO();
-    const store = await Store.open({ dataDir, io: g.io });
+    const store = await Store.open({ dataDir, io: g.io, maxRoundsInFlight: 1 });
     await store.mutate((tx) => {
       tx.putProject(project('p1'));
       tx.putTask(task('t1', 'p1'));
