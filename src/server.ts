@@ -26,7 +26,7 @@ import { createSessionHandlers } from './handlers/sessions.js';
 import { createQueueHandlers } from './handlers/queue.js';
 import { createTemplateHandlers } from './handlers/templates.js';
 import { createSkillHandlers } from './handlers/skills.js';
-import { createSpawnHandlers } from './handlers/spawn.js';
+import { createSpawnHandlers, type SpawnHooks } from './handlers/spawn.js';
 import { SkillRegistry } from './skills/registry.js';
 import { seedDefaultTemplates } from './templates/seed.js';
 import { removeLeftoverManifestTemps } from './spawn/leftover-temps.js';
@@ -53,6 +53,8 @@ export interface HandlerContext {
   clock: Clock;
   store: StoreHandle;
   hub: EventHub;
+  /** Test seam of spawn's server mode (see ServerDeps.spawnHooks). */
+  spawnHooks?: SpawnHooks;
 }
 
 export type HandlerMap = Partial<Handlers>;
@@ -70,6 +72,8 @@ export interface ServerDeps {
   validateEvents?: boolean;
   /** Hub tuning (tests use small limits). */
   hubOptions?: Pick<EventHubOptions, 'maxBufferedBytes' | 'slowConsumerGraceMs' | 'heartbeatMs' | 'maxPayload' | 'validate'>;
+  /** Tests: hooks into spawn's server mode (e.g. change the store between the manifest write and the mutation). */
+  spawnHooks?: SpawnHooks;
 }
 
 export interface RunningServer {
@@ -128,7 +132,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   let server: http.Server | undefined;
   try {
     // 3. HTTP server with its routes.
-    const ctx: HandlerContext = { config, logger, clock, store, hub };
+    const ctx: HandlerContext = { config, logger, clock, store, hub, ...(deps.spawnHooks && { spawnHooks: deps.spawnHooks }) };
     const handlers: HandlerMap = {
       ...buildHandlers(ctx),
       ...createHealthHandlers({ store, hub, clock }),
@@ -259,6 +263,7 @@ function defaultBuildHandlers(ctx: HandlerContext): HandlerMap {
       store,
       host,
       logger,
+      ...(ctx.spawnHooks && { hooks: ctx.spawnHooks }),
       config: {
         sessionDir: config.sessionDir,
         dataDir: config.dataDir,

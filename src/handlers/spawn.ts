@@ -2,13 +2,13 @@ import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Role, Session, SpawnRequest, SpawnResponse, Task, WorkerStrategy } from '../../generated/types/index.js';
 import { ContractError } from '../http/contract-error.js';
 import { createQueue } from '../queue/queue-ops.js';
-import { buildSpawnEnv, spawnCommandFor } from '../spawn/env.js';
+import { buildSpawnEnv, spawnCommandFor, type SpawnEnvVars } from '../spawn/env.js';
 import { ManifestGenerationError } from '../spawn/errors.js';
 import type { SchemaValidator } from '../spawn/finalise.js';
 import { generateManifest, removeSessionManifestDir, type GeneratedManifest, type ManifestGeneratorMode } from '../spawn/generate.js';
-import { normaliseSkills } from '../spawn/manifest.js';
+import { buildServerManifest, normaliseSkills } from '../spawn/manifest.js';
 import { validateSpawnManifest } from '../spawn/manifest-validator.js';
-import type { Store, StoreEvent, Tx } from '../store/index.js';
+import type { Store, StoreEvent, StoreReader, Tx } from '../store/index.js';
 import { resolveTemplateForRole } from '../templates/resolve.js';
 import { dedupeIds } from './input.js';
 import { attachTasksToNewSession, buildNewSession, type HostFacts } from './new-session.js';
@@ -76,22 +76,25 @@ interface SpawnPlan {
   skills: string[];
   context: Record<string, unknown>;
   name: string;
+  /** The template §10.3 resolves for the role (its id goes into the manifest); undefined when there is none. */
+  templateId: string | undefined;
 }
 
 /**
  * E20 steps 9–11 (CONTRACT §8.2), after the router's steps 1–8: each task exists in `taskIds` order
  * (404 `task_not_found` with `details.taskId`) → the project exists (404 `project_not_found`) → for a `session`
- * spawn, the parent session exists (404 `parent_session_not_found`).
+ * spawn, the parent session exists (404 `parent_session_not_found`). Reads only: runs on the store before the
+ * manifest is written and again inside the mutation (server mode), or once inside the mutation (cli mode).
  */
-function planSpawn(tx: Tx, body: SpawnRequest): SpawnPlan {
+function planSpawn(reader: StoreReader, body: SpawnRequest): SpawnPlan {
   const taskIds = dedupeIds(body.taskIds);
   const tasks: Task[] = [];
   for (const taskId of taskIds) {
-    const task = tx.getTask(taskId);
+    const task = reader.getTask(taskId);
     if (task === undefined) throw new ContractError(404, 'task_not_found', `Task ${taskId} not found`, { taskId });
     tasks.push(task);
   }
-  const project = tx.getProject(body.projectId);
+  const project = reader.getProject(body.projectId);
   if (project === undefined) throw new ContractError(404, 'project_not_found', `Project ${body.projectId} not found`);
   const spawnSource = body.spawnSource ?? 'ui';
   const parentSessionId = parentSessionIdOf(body);
@@ -100,7 +103,7 @@ function planSpawn(tx: Tx, body: SpawnRequest): SpawnPlan {
     if (parentSessionId === null) {
       throw new ContractError(400, 'missing_session_id', "sessionId is required when spawnSource is 'session'");
     }
-    if (tx.getSession(parentSessionId) === undefined) {
+    if (reader.getSession(parentSessionId) === undefined) {
       throw new ContractError(404, 'parent_session_not_found', `Parent session ${parentSessionId} not found`);
     }
   }
@@ -116,183 +119,351 @@ function planSpawn(tx: Tx, body: SpawnRequest): SpawnPlan {
     skills: normaliseSkills(body.skills ?? []),
     context: { ...(body.context ?? {}) },
     name: body.sessionName ?? `${ROLE_TITLES[role]} for ${taskIds[0]}`,
+    // §10.3: the role's template; spawn goes on without one.
+    templateId: resolveTemplateForRole(reader.listTemplates({ role }), role)?.id,
   };
 }
 
 /**
- * Session spawning, CONTRACT §8 (E20). Builds the session, its task links, its queue and its manifest in one
- * store mutation; any failure after validation rolls all of it back (§8.6) and answers 500.
+ * Everything of the store that a server-mode manifest is made of (the tasks' manifest fields, the project's
+ * workingDir, the role's template), as one string: two plans with the same key give the same manifest. Spawn
+ * compares the key of the plan it wrote the manifest from with the key of the plan re-read inside the mutation.
+ */
+function manifestKey(plan: SpawnPlan): string {
+  try {
+    return JSON.stringify(
+      buildServerManifest({
+        role: plan.role,
+        strategy: plan.strategy,
+        project: { workingDir: plan.workingDir },
+        tasks: plan.tasks,
+        skills: plan.skills,
+        context: plan.context,
+        templateId: plan.templateId,
+      }),
+    );
+  } catch (error) {
+    // Cannot happen after validation (taskIds is never empty); generation reports the real error.
+    return `unbuildable: ${errorText(error)}`;
+  }
+}
+
+/**
+ * Server mode: how many times the manifest is written outside the mutation before a spawn whose inputs keep
+ * changing under it falls back to writing it inside the mutation (serialised, as cli mode does). Retries happen
+ * only when a concurrent request changed a task's manifest fields, the project's workingDir or the role's
+ * template between the manifest write and the mutation, or took the session id.
+ */
+const OPTIMISTIC_ATTEMPTS = 3;
+
+/** Server-mode test seam. */
+export interface SpawnHooks {
+  /**
+   * Awaited in server mode after the manifest of an attempt is written and before the store mutation that
+   * re-checks the plan and creates the session (tests use it to change the store in that window).
+   */
+  afterManifest?(info: { sessionId: string; attempt: number }): Promise<void> | void;
+}
+
+/**
+ * Session ids chosen by spawns whose session does not exist yet (server mode: between choosing the id and the
+ * end of the mutation), per store, so that two concurrent spawns never pick the same id and so never share a
+ * manifest folder. E14 does not see them (a client-chosen id equal to one of them is not refused); the spawn
+ * notices it inside its mutation and takes another id.
+ */
+const pendingSpawnIds = new WeakMap<Store, Set<string>>();
+
+/**
+ * Session spawning, CONTRACT §8 (E20). Validates against the store, then builds the session, its task links, its
+ * queue and its manifest; any failure after validation rolls all of it back (§8.6) and answers 500.
+ *
+ * Server mode (the default) writes the manifest *before* the store mutation, so the mutation queue is not held
+ * for the file I/O: plan (lookups of §8.2 9–11) and id → manifest folder + file → mutation that re-runs the
+ * lookups (a failure there answers that 404, like a spawn serialised after the change), checks the id is still
+ * free and the manifest inputs unchanged (else writes the manifest again, see OPTIMISTIC_ATTEMPTS), then puts the
+ * session, links and queue and emits the events. cli mode keeps everything inside the mutation: the CLI reads
+ * DATA_DIR, so the session and links must be on disk (flushed, not yet acknowledged) before it runs.
  */
 export function createSpawnHandlers({
   store,
   config,
   host,
   logger,
+  hooks,
 }: {
   store: Store;
   config: SpawnHandlerConfig;
   host: HostFacts;
   logger: SpawnHandlerLogger;
+  hooks?: SpawnHooks;
 }): SpawnHandlers {
   const validate = config.validateManifest ?? validateSpawnManifest;
+  let pending = pendingSpawnIds.get(store);
+  if (pending === undefined) {
+    pending = new Set();
+    pendingSpawnIds.set(store, pending);
+  }
+  const pendingIds = pending;
+
+  const logValidated = (sessionId: string, body: SpawnRequest, plan: SpawnPlan): void =>
+    logger.info(
+      {
+        sessionId,
+        projectId: body.projectId,
+        taskIds: plan.taskIds,
+        role: plan.role,
+        strategy: plan.strategy,
+        spawnSource: plan.spawnSource,
+        parentSessionId: plan.parentSessionId,
+        manifestGenerator: config.manifestGenerator,
+      },
+      'Spawn: request validated',
+    );
+
+  const envVarsFor = (id: string, plan: SpawnPlan): SpawnEnvVars =>
+    buildSpawnEnv({
+      sessionId: id,
+      sessionDir: config.sessionDir,
+      dataDir: config.dataDir,
+      serverUrl: config.serverUrl,
+      strategy: plan.strategy,
+    });
+
+  /** §8.5: the manifest folder and file of session `id`, checked and finalised. */
+  const generate = (id: string, body: SpawnRequest, plan: SpawnPlan): Promise<GeneratedManifest> =>
+    generateManifest({
+      mode: config.manifestGenerator,
+      sessionId: id,
+      sessionDir: config.sessionDir,
+      dataDir: config.dataDir,
+      role: plan.role,
+      strategy: plan.strategy,
+      projectId: body.projectId,
+      workingDir: plan.workingDir,
+      tasks: plan.tasks,
+      skills: plan.skills,
+      context: plan.context,
+      templateId: plan.templateId,
+      validate,
+      logger,
+      cliPath: config.cliPath,
+      ...(config.cliTimeoutMs !== undefined && { cliTimeoutMs: config.cliTimeoutMs }),
+      ...(config.cliEnv !== undefined && { env: config.cliEnv }),
+    });
+
+  /** §8.3 steps 1–3: session, task links, queue; returns their events in contract order. */
+  const createEntities = (tx: Tx, id: string, body: SpawnRequest, plan: SpawnPlan): { session: Session; events: StoreEvent[] } => {
+    const session = buildNewSession(
+      tx,
+      {
+        id,
+        projectId: body.projectId,
+        taskIds: plan.taskIds,
+        name: plan.name,
+        env: { ...envVarsFor(id, plan) },
+        strategy: plan.strategy,
+        status: 'spawning',
+        metadata: {
+          skills: plan.skills,
+          spawnedBy: plan.parentSessionId,
+          spawnSource: plan.spawnSource,
+          role: plan.role,
+          strategy: plan.strategy,
+          context: plan.context,
+        },
+      },
+      host,
+    );
+    tx.putSession(session);
+    const events = attachTasksToNewSession(tx, new RequestStamps(tx), session);
+    if (plan.strategy === 'queue') {
+      const queue = createQueue(id, plan.taskIds, tx.now);
+      tx.putQueue(queue);
+      events.push({ name: 'queue:created', data: { sessionId: id, queue } });
+    }
+    return { session, events };
+  };
+
+  /** §8.3 step 5 (events: `session:spawn` → `task:session_added` per task → `queue:created`) and §8.7. */
+  const announce = (
+    tx: Tx,
+    id: string,
+    body: SpawnRequest,
+    plan: SpawnPlan,
+    created: { session: Session; events: StoreEvent[] },
+    generated: GeneratedManifest,
+  ): SpawnResponse => {
+    const envVars = envVarsFor(id, plan);
+    const { session } = created;
+    tx.emit('session:spawn', {
+      session,
+      command: spawnCommandFor(plan.role),
+      cwd: plan.workingDir,
+      envVars: { ...envVars },
+      manifest: generated.manifest,
+      projectId: body.projectId,
+      taskIds: plan.taskIds,
+      spawnSource: plan.spawnSource,
+      parentSessionId: plan.parentSessionId,
+      _isSpawnCreated: true,
+    });
+    for (const event of created.events) tx.emit(event.name, event.data);
+    return {
+      success: true,
+      sessionId: id,
+      manifestPath: generated.manifestPath,
+      message: SPAWN_MESSAGE,
+      session: session as SpawnResponse['session'],
+      envVars: { ...envVars },
+      initialCommand: spawnCommandFor(plan.role) as SpawnResponse['initialCommand'],
+      cwd: plan.workingDir,
+    };
+  };
+
+  /** §8.6 after a failure once validation has passed: remove the manifest folders, map the error to the answer. */
+  const rollBack = async (error: unknown, sessionIds: Iterable<string>): Promise<ContractError> => {
+    const ids = [...sessionIds];
+    for (const id of ids) {
+      try {
+        await removeSessionManifestDir(config.sessionDir, id);
+      } catch (rmError) {
+        logger.warn({ sessionId: id, err: errorText(rmError) }, 'Spawn rollback: could not remove the manifest folder');
+      }
+    }
+    const answer = spawnFailure(error);
+    logger.error(
+      {
+        sessionId: ids.at(-1),
+        code: answer.code,
+        err: errorText(error),
+        ...(error instanceof ManifestGenerationError && error.output !== undefined && {
+          cliStdout: error.output.stdout,
+          cliStderr: error.output.stderr,
+        }),
+      },
+      'Spawn failed; rolled back',
+    );
+    return answer;
+  };
+
+  /** cli mode: everything in one mutation (the CLI needs the session and links flushed to disk first). */
+  const spawnCli = async (body: SpawnRequest): Promise<SpawnResponse> => {
+    // Set once validation has passed: from then on a failure must also remove {SESSION_DIR}/{sessionId}/.
+    let sessionId: string | undefined;
+    try {
+      return await store.mutate(async (tx) => {
+        const plan = planSpawn(tx, body);
+        const id = tx.newId('sess', (candidate) => pendingIds.has(candidate));
+        sessionId = id;
+        logValidated(id, body, plan);
+        const created = createEntities(tx, id, body, plan);
+        // §8.3: in cli mode the store's files must be on disk before the CLI runs (it reads DATA_DIR).
+        await tx.flush();
+        const generated = await generate(id, body, plan);
+        logger.info({ sessionId: id, manifestPath: generated.manifestPath }, 'Spawn: manifest written');
+        return announce(tx, id, body, plan, created, generated);
+      });
+    } catch (error) {
+      if (sessionId === undefined) throw error; // a §8.2 lookup failed: nothing was created
+      throw await rollBack(error, [sessionId]);
+    }
+  };
+
+  /** Server mode: the manifest is written before the mutation (see createSpawnHandlers). */
+  const spawnServer = async (body: SpawnRequest): Promise<SpawnResponse> => {
+    let plan = planSpawn(store, body); // §8.2 9–11 on the current state: a 404 here creates nothing
+    const chooseId = (): string => {
+      const id = store.newSessionId((candidate) => pendingIds.has(candidate));
+      pendingIds.add(id);
+      return id;
+    };
+    let id = chooseId();
+    /** Session ids whose manifest folder this request may have created (all of them are removed on failure). */
+    const folders = new Set<string>();
+    /** Session ids in pendingIds for this request (released at the end). */
+    const chosen = new Set<string>([id]);
+    /** The 404 of the re-check inside the mutation: answered as it is, like any §8.2 lookup failure. */
+    let recheckFailure: unknown;
+    logValidated(id, body, plan);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        folders.add(id);
+        const generated = await generate(id, body, plan);
+        logger.info({ sessionId: id, manifestPath: generated.manifestPath, attempt }, 'Spawn: manifest written');
+        await hooks?.afterManifest?.({ sessionId: id, attempt });
+        const writtenKey = manifestKey(plan);
+        const optimistic = attempt < OPTIMISTIC_ATTEMPTS;
+        const writtenId = id;
+        const outcome = await store.mutate(
+          async (tx): Promise<{ response: SpawnResponse; id: string } | { retry: SpawnPlan; idTaken: boolean }> => {
+            let current: SpawnPlan;
+            try {
+              current = planSpawn(tx, body);
+            } catch (error) {
+              recheckFailure = error;
+              throw error;
+            }
+            const idTaken = tx.isSessionIdTaken(writtenId);
+            const changed = manifestKey(current) !== writtenKey;
+            if (!idTaken && !changed) {
+              return { response: announce(tx, writtenId, body, current, createEntities(tx, writtenId, body, current), generated), id: writtenId };
+            }
+            if (optimistic) return { retry: current, idTaken }; // nothing changed in the store: write the manifest again
+            // The last attempt: write the manifest inside the mutation, serialised like cli mode (rare: the
+            // inputs changed under every earlier attempt).
+            let finalId = writtenId;
+            if (idTaken) {
+              finalId = tx.newId('sess', (candidate) => pendingIds.has(candidate));
+              pendingIds.add(finalId);
+              chosen.add(finalId);
+              folders.add(finalId);
+            }
+            const regenerated = await generate(finalId, body, current);
+            logger.info({ sessionId: finalId, manifestPath: regenerated.manifestPath, attempt }, 'Spawn: manifest written again inside the mutation');
+            return { response: announce(tx, finalId, body, current, createEntities(tx, finalId, body, current), regenerated), id: finalId };
+          },
+        );
+        if ('response' in outcome) {
+          // Only when the id was taken under the last attempt: the first id's folder is not this session's.
+          for (const other of folders) {
+            if (other !== outcome.id) await removeSessionManifestDir(config.sessionDir, other).catch(() => undefined);
+          }
+          return outcome.response;
+        }
+        logger.info(
+          { sessionId: id, attempt, sessionIdTaken: outcome.idTaken },
+          'Spawn: the store changed while the manifest was written; writing it again',
+        );
+        plan = outcome.retry;
+        if (outcome.idTaken) {
+          // Someone (E14 with a client-chosen id) took the id: the folder is still ours, the id is not.
+          await removeSessionManifestDir(config.sessionDir, id);
+          folders.delete(id);
+          id = chooseId();
+          chosen.add(id);
+        }
+      }
+    } catch (error) {
+      if (error === recheckFailure) {
+        for (const folder of folders) await removeSessionManifestDir(config.sessionDir, folder).catch(() => undefined);
+        logger.info({ sessionId: id, err: errorText(error) }, 'Spawn: a lookup failed on the re-check; manifest folder removed');
+        throw error;
+      }
+      throw await rollBack(error, folders);
+    } finally {
+      for (const pendingId of chosen) pendingIds.delete(pendingId);
+    }
+  };
 
   return {
     /**
-     * CONTRACT §8.2–§8.7. Sequence: lookups (§8.2 9–11) → session `spawning` with env, metadata and initial
-     * timeline → task links (sessionIds + updatedAt only) → queue (strategy `queue`) → manifest (cli mode: after
-     * the store's files are flushed, since the CLI reads them) → events `session:spawn` → `task:session_added`
-     * per task → `queue:created`. Never `session:created`, `session:task_added` or `session:updated`.
+     * CONTRACT §8.2–§8.7. Result: lookups (§8.2 9–11) → session `spawning` with env, metadata and initial
+     * timeline → task links (sessionIds + updatedAt only) → queue (strategy `queue`) → manifest → events
+     * `session:spawn` → `task:session_added` per task → `queue:created`. Never `session:created`,
+     * `session:task_added` or `session:updated`.
      */
     async spawnSession({ body }) {
-      // Set once validation has passed: from then on a failure must also remove {SESSION_DIR}/{sessionId}/.
-      let sessionId: string | undefined;
-      try {
-        return await store.mutate(async (tx) => {
-          const plan = planSpawn(tx, body);
-          const id = tx.newId('sess');
-          sessionId = id;
-          logger.info(
-            {
-              sessionId: id,
-              projectId: body.projectId,
-              taskIds: plan.taskIds,
-              role: plan.role,
-              strategy: plan.strategy,
-              spawnSource: plan.spawnSource,
-              parentSessionId: plan.parentSessionId,
-              manifestGenerator: config.manifestGenerator,
-            },
-            'Spawn: request validated',
-          );
-          const envVars = buildSpawnEnv({
-            sessionId: id,
-            sessionDir: config.sessionDir,
-            dataDir: config.dataDir,
-            serverUrl: config.serverUrl,
-            strategy: plan.strategy,
-          });
-          const metadata = {
-            skills: plan.skills,
-            spawnedBy: plan.parentSessionId,
-            spawnSource: plan.spawnSource,
-            role: plan.role,
-            strategy: plan.strategy,
-            context: plan.context,
-          };
-
-          /** §8.3 steps 1–3: session, task links, queue; returns their events in contract order. */
-          const createEntities = (): { session: Session; events: StoreEvent[] } => {
-            const session = buildNewSession(
-              tx,
-              {
-                id,
-                projectId: body.projectId,
-                taskIds: plan.taskIds,
-                name: plan.name,
-                env: { ...envVars },
-                strategy: plan.strategy,
-                status: 'spawning',
-                metadata,
-              },
-              host,
-            );
-            tx.putSession(session);
-            const events = attachTasksToNewSession(tx, new RequestStamps(tx), session);
-            if (plan.strategy === 'queue') {
-              const queue = createQueue(id, plan.taskIds, tx.now);
-              tx.putQueue(queue);
-              events.push({ name: 'queue:created', data: { sessionId: id, queue } });
-            }
-            return { session, events };
-          };
-
-          const generate = (): Promise<GeneratedManifest> =>
-            generateManifest({
-              mode: config.manifestGenerator,
-              sessionId: id,
-              sessionDir: config.sessionDir,
-              dataDir: config.dataDir,
-              role: plan.role,
-              strategy: plan.strategy,
-              projectId: body.projectId,
-              workingDir: plan.workingDir,
-              tasks: plan.tasks,
-              skills: plan.skills,
-              context: plan.context,
-              // §10.3: the role's template; spawn goes on without one.
-              templateId: resolveTemplateForRole(tx.listTemplates({ role: plan.role }), plan.role)?.id,
-              validate,
-              logger,
-              cliPath: config.cliPath,
-              ...(config.cliTimeoutMs !== undefined && { cliTimeoutMs: config.cliTimeoutMs }),
-              ...(config.cliEnv !== undefined && { env: config.cliEnv }),
-            });
-
-          let created: { session: Session; events: StoreEvent[] };
-          let generated: GeneratedManifest;
-          if (config.manifestGenerator === 'cli') {
-            // §8.3: in cli mode the store's files must be on disk before the CLI runs (it reads DATA_DIR).
-            created = createEntities();
-            await tx.flush();
-            generated = await generate();
-          } else {
-            // Server mode builds from memory: generate first, so the new session becomes visible only briefly
-            // before it is durable.
-            generated = await generate();
-            created = createEntities();
-          }
-          logger.info({ sessionId: id, manifestPath: generated.manifestPath }, 'Spawn: manifest written');
-
-          const { session } = created;
-          tx.emit('session:spawn', {
-            session,
-            command: spawnCommandFor(plan.role),
-            cwd: plan.workingDir,
-            envVars: { ...envVars },
-            manifest: generated.manifest,
-            projectId: body.projectId,
-            taskIds: plan.taskIds,
-            spawnSource: plan.spawnSource,
-            parentSessionId: plan.parentSessionId,
-            _isSpawnCreated: true,
-          });
-          for (const event of created.events) tx.emit(event.name, event.data);
-
-          const response: SpawnResponse = {
-            success: true,
-            sessionId: id,
-            manifestPath: generated.manifestPath,
-            message: SPAWN_MESSAGE,
-            session: session as SpawnResponse['session'],
-            envVars: { ...envVars },
-            initialCommand: spawnCommandFor(plan.role) as SpawnResponse['initialCommand'],
-            cwd: plan.workingDir,
-          };
-          return response;
-        });
-      } catch (error) {
-        if (sessionId === undefined) throw error; // a §8.2 lookup failed: nothing was created
-        // §8.6: the store has restored memory and files; the manifest folder is ours to remove.
-        try {
-          await removeSessionManifestDir(config.sessionDir, sessionId);
-        } catch (rmError) {
-          logger.warn({ sessionId, err: errorText(rmError) }, 'Spawn rollback: could not remove the manifest folder');
-        }
-        const answer = spawnFailure(error);
-        logger.error(
-          {
-            sessionId,
-            code: answer.code,
-            err: errorText(error),
-            ...(error instanceof ManifestGenerationError && error.output !== undefined && {
-              cliStdout: error.output.stdout,
-              cliStderr: error.output.stderr,
-            }),
-          },
-          'Spawn failed; rolled back',
-        );
-        throw answer;
-      }
+      return config.manifestGenerator === 'cli' ? spawnCli(body) : spawnServer(body);
     },
   };
 }

@@ -415,6 +415,15 @@ export class Store implements StoreReader {
     return this.sessions.has(id) || this.skippedSessionIds.has(id);
   }
 
+  /**
+   * A generated session id (CONTRACT §0.1) chosen outside a mutation, from the store's clock: free at the time of
+   * the call and not rejected by `taken`. Nothing reserves it, so a caller that uses it later in a mutation must
+   * check `tx.isSessionIdTaken` there again (spawn does: it writes the manifest first, then mutates).
+   */
+  newSessionId(taken?: (id: string) => boolean): string {
+    return newId('sess', (id) => this.isSessionIdTaken(id) || (taken?.(id) ?? false), this.clock.now());
+  }
+
   // ---- mutations ---------------------------------------------------------------------------------------
 
   /**

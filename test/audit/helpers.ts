@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Clock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
+import type { SpawnHooks } from '../../src/handlers/spawn.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { JSON_CT, openClient, request, testConfig, waitFor, type RawResponse } from '../server/helpers.js';
@@ -42,12 +43,15 @@ export interface AuditServer {
   close(): Promise<void>;
 }
 
-export async function startAudit(options: { config?: Config; clock?: Clock; logger?: Logger; validateEvents?: boolean } = {}): Promise<AuditServer> {
+export async function startAudit(
+  options: { config?: Config; clock?: Clock; logger?: Logger; validateEvents?: boolean; spawnHooks?: SpawnHooks } = {},
+): Promise<AuditServer> {
   const config = options.config ?? testConfig();
   const server = await startServer(config, {
     logger: options.logger ?? silentLogger(),
     clock: options.clock,
     ...(options.validateEvents !== undefined && { validateEvents: options.validateEvents }),
+    ...(options.spawnHooks !== undefined && { spawnHooks: options.spawnHooks }),
   });
   const ws = await openClient(server.port);
   const received: Envelope[] = [];
