@@ -54,6 +54,16 @@ function gatedIO() {
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
 
+/** Wait until `cond` holds (polling); fails with `what` after 5 s. Waits on conditions, not on time, so that a
+ * slow machine cannot reorder the steps of a test. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 describe('group commit', () => {
   it('mutations applied during a round are written together in the next one, acknowledged after it, events in call order', async () => {
     const dataDir = await tempDir();
@@ -75,7 +85,7 @@ describe('group commit', () => {
       tx.emit('task:created', 0);
     });
     first.then(() => acked.push(0));
-    await tick(); // round 1 (t0) is now waiting in its fsync
+    await until(() => g.calls.some((c) => c.startsWith('sync')), 'round 1 (t0) waits in its fsync');
     const rest = [1, 2, 3, 4].map((i) => {
       const p = store.mutate((tx) => {
         tx.putTask(task(`t${i}`, 'p1'));
@@ -84,7 +94,7 @@ describe('group commit', () => {
       void p.then(() => acked.push(i));
       return p;
     });
-    await tick();
+    await until(() => store.getTask('t4') !== undefined, 'every callback ran');
     // Every callback ran (reads see the state), nothing is acknowledged or delivered before its fsync.
     expect(store.listTasks({ projectId: 'p1' }).map((t) => t.id)).toEqual(['ts', 't0', 't1', 't2', 't3', 't4']);
     expect(acked).toEqual([]);
@@ -110,7 +120,7 @@ describe('group commit', () => {
     });
     g.hold();
     const first = store.mutate((tx) => tx.putProject({ ...tx.getProject('p1')!, name: 'round 1' }));
-    await tick();
+    await until(() => g.calls.some((c) => c.startsWith('sync')), 'round 1 waits in its fsync');
     g.calls.length = 0;
     const updates = [1, 2, 3].map((i) => store.mutate((tx) => tx.putTask({ ...tx.getTask('t1')!, title: `v${i}` })));
     g.release();
@@ -134,6 +144,7 @@ describe('group commit', () => {
     const memBefore = memorySnapshot(store);
     const diskBefore = await diskSnapshot(dataDir);
 
+    g.calls.length = 0;
     g.hold();
     g.failSyncsWhen((dir) => dir.endsWith(join('tasks', 'p1')));
     const failing = store.mutate((tx) => {
@@ -141,7 +152,7 @@ describe('group commit', () => {
       tx.emit('task:updated', 'lost');
     });
     const failingResult = failing.catch((e: unknown) => e);
-    await tick();
+    await until(() => g.calls.some((c) => c.startsWith('sync') && c.endsWith(join('tasks', 'p1'))), 'the round reached its fsync');
     g.failSyncsWhen(undefined);
     // Applied on top of the failing state while its round is being written: must fail too.
     const follower = store.mutate((tx) => {
@@ -149,7 +160,7 @@ describe('group commit', () => {
       tx.putProject({ ...tx.getProject('p1')!, name: 'follower' });
     });
     const followerResult = follower.catch((e: unknown) => e);
-    await tick();
+    await until(() => store.getProject('p1')!.name === 'follower', 'the follower was applied');
     g.release();
     for (const err of [await failingResult, await followerResult]) {
       expect(err).toBeInstanceOf(ContractError);
@@ -174,10 +185,11 @@ describe('group commit', () => {
       tx.putTask(task('t1', 'p1'));
     });
     const memBefore = memorySnapshot(store);
+    g.calls.length = 0;
     g.hold();
     g.failSyncsWhen((dir) => dir.endsWith(join('tasks', 'p1')));
     const failing = store.mutate((tx) => tx.putTask({ ...tx.getTask('t1')!, title: 'lost' })).catch((e: unknown) => e);
-    await tick();
+    await until(() => g.calls.some((c) => c.startsWith('sync') && c.endsWith(join('tasks', 'p1'))), 'the round reached its fsync');
     g.failSyncsWhen(undefined);
     let release!: () => void;
     const slow = store
@@ -187,7 +199,7 @@ describe('group commit', () => {
         tx.putProject({ ...tx.getProject('p1')!, name: 'slow' });
       })
       .catch((e: unknown) => e);
-    await tick();
+    await until(() => release !== undefined, 'the slow callback started');
     g.release(); // the round fails while the slow callback is still running
     await tick();
     release();
@@ -203,9 +215,10 @@ describe('group commit', () => {
     const g = gatedIO();
     const store = await Store.open({ dataDir, io: g.io });
     await store.mutate((tx) => tx.putProject(project('p1')));
+    g.calls.length = 0;
     g.hold();
     const earlier = store.mutate((tx) => tx.putTask(task('t1', 'p1')));
-    await tick();
+    await until(() => g.calls.some((c) => c.startsWith('sync')), 'the earlier round waits in its fsync');
     let flushed = false;
     const flushing = store.mutate(async (tx) => {
       tx.putTask(task('t2', 'p1'));

@@ -69,6 +69,16 @@ function controlledIO() {
 
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
+/** Wait until `cond` holds (polling); fails with `what` after 5 s. Waits on conditions, not on time, so that a
+ * slow machine cannot reorder the steps of a test. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 async function openWithProjects(maxRoundsInFlight: number, c = controlledIO()) {
   const dataDir = await tempDir();
   const sink = eventSink();
@@ -94,13 +104,13 @@ describe('overlapping commit rounds', () => {
       tx.emit('task:updated', 'first');
     });
     void first.then(() => acked.push('first'));
-    await tick(); // round 1 waits in the fsync of tasks/p1
+    await until(() => c.calls.some((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p1'))), 'round 1 waits in the fsync of tasks/p1');
     const second = store.mutate((tx) => {
       tx.putTask({ ...tx.getTask('t2')!, title: 'second' });
       tx.emit('task:updated', 'second');
     });
     void second.then(() => acked.push('second'));
-    await tick();
+    await until(() => c.calls.some((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p2'))), 'round 2 synced tasks/p2');
     // Round 2 started without waiting for round 1: its file is written and its folder synced...
     expect(c.writesOf(join('p2', 't2.json'))).toBe(1);
     expect(c.calls.some((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p2')))).toBe(true);
@@ -120,9 +130,9 @@ describe('overlapping commit rounds', () => {
     const { dataDir, store, c } = await openWithProjects(2);
     const release = c.hold((call) => call.kind === 'sync');
     const all = [store.mutate((tx) => tx.putTask(task('a', 'p1')))];
-    await tick();
+    await until(() => c.calls.filter((call) => call.kind === 'sync').length === 1, 'round 1 waits in its fsync');
     all.push(store.mutate((tx) => tx.putTask(task('b', 'p1'))));
-    await tick();
+    await until(() => c.calls.filter((call) => call.kind === 'sync').length === 2, 'round 2 waits in its fsync');
     for (const id of ['c', 'd', 'e']) all.push(store.mutate((tx) => tx.putTask(task(id, 'p1'))));
     await tick();
     // Two rounds are writing (a, then b); c, d and e wait.
@@ -144,7 +154,7 @@ describe('overlapping commit rounds', () => {
     const t1 = join(dataDir, 'tasks', 'p1', 't1.json');
     const releaseFirstWrite = c.hold((call) => call.kind === 'write' && call.path === t1, true);
     const first = store.mutate((tx) => tx.putTask({ ...tx.getTask('t1')!, title: 'v1' }));
-    await tick();
+    await until(() => c.writesOf('t1.json') === 1, "round 1's write of t1 is held");
     const second = store.mutate((tx) => tx.putTask({ ...tx.getTask('t1')!, title: 'v2' }));
     await tick();
     // Round 2 has started, but its write of t1 waits for round 1's.
@@ -165,7 +175,7 @@ describe('overlapping commit rounds', () => {
       tx.putTask({ ...tx.getTask('t2')!, title: 'kept' });
       tx.emit('task:updated', 'kept');
     });
-    await tick();
+    await until(() => c.calls.some((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p2'))), 'round 1 waits in its fsync');
     const memAfterOk = memorySnapshot(store);
     // Round 2: its write of t1 fails.
     const stopFailing = c.fail((call) => call.kind === 'write' && call.path.endsWith('t1.json'));
@@ -175,7 +185,7 @@ describe('overlapping commit rounds', () => {
         tx.emit('task:updated', 'lost');
       })
       .catch((e: unknown) => e);
-    await tick();
+    await until(() => c.writesOf('t1.json') === 1, "round 2's write of t1 was made (and failed)");
     stopFailing();
     // Round 3: built on round 2's state; creates a file and changes the project. Its writes succeed.
     const follower = store
@@ -185,8 +195,7 @@ describe('overlapping commit rounds', () => {
         tx.emit('task:created', 't9');
       })
       .catch((e: unknown) => e);
-    await tick();
-    expect(c.writesOf('t9.json')).toBe(1); // round 3 wrote while round 2 was failing
+    await until(() => c.writesOf('t9.json') === 1, 'round 3 wrote t9 while round 2 was failing');
     release();
     await ok;
     for (const err of [await failing, await follower]) {
@@ -214,10 +223,10 @@ describe('overlapping commit rounds', () => {
     const releaseP1 = c.hold((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p1')));
     const stop = c.fail((call) => call.kind === 'sync');
     const early = store.mutate((tx) => tx.putTask({ ...tx.getTask('t1')!, title: 'early' })).catch((e: unknown) => e);
-    await tick();
+    await until(() => c.calls.some((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p1'))), 'round 1 waits in its (failing) fsync');
     // Round 2 fails at once (tasks/p2 is not held); round 1 fails later, when released.
     const late = store.mutate((tx) => tx.putTask({ ...tx.getTask('t2')!, title: 'late' })).catch((e: unknown) => e);
-    await tick();
+    await until(() => c.calls.some((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p2'))), 'round 2 made its (failing) fsync');
     stop();
     releaseP1();
     expect(await early).toMatchObject({ status: 500 });
@@ -231,7 +240,7 @@ describe('overlapping commit rounds', () => {
     const { dataDir, store, c } = await openWithProjects(3);
     const release = c.hold((call) => call.kind === 'sync');
     const writes = ['x', 'y', 'z'].map((id) => store.mutate((tx) => tx.putTask(task(id, 'p2'))));
-    await tick();
+    await until(() => c.calls.some((call) => call.kind === 'sync'), 'a round waits in its fsync');
     let closed = false;
     const closing = store.close().then(() => (closed = true));
     await tick();
