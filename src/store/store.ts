@@ -188,6 +188,10 @@ function compareStarted(a: Session, b: Session): number {
   return a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+function projectStatusKey(projectId: string, status: string): string {
+  return `${projectId}\u0000${status}`;
+}
+
 function usableId(id: unknown): id is string {
   return typeof id === 'string' && !isUnsafeId(id);
 }
@@ -204,6 +208,8 @@ export class Store implements StoreReader {
   private readonly tasksByProject = new MultiIndex<string>();
   private readonly tasksByParent = new MultiIndex<string | null>();
   private readonly tasksByStatus = new MultiIndex<string>();
+  /** projectId + status (the common E6 filter): its set is exactly the result, whatever the project's size. */
+  private readonly tasksByProjectStatus = new MultiIndex<string>();
   private readonly sessionsByProject = new MultiIndex<string>();
   private readonly sessionsByTask = new MultiIndex<string>();
   private readonly sessionsByStatus = new MultiIndex<string>();
@@ -350,8 +356,9 @@ export class Store implements StoreReader {
       return this.sorted('task', compareCreated).slice() as Task[];
     }
     const candidates: ReadonlySet<string>[] = [];
-    if (projectId !== undefined) candidates.push(this.tasksByProject.get(projectId));
-    if (status !== undefined) candidates.push(this.tasksByStatus.get(status));
+    if (projectId !== undefined && status !== undefined) candidates.push(this.tasksByProjectStatus.get(projectStatusKey(projectId, status)));
+    else if (projectId !== undefined) candidates.push(this.tasksByProject.get(projectId));
+    else if (status !== undefined) candidates.push(this.tasksByStatus.get(status));
     if (parentId !== undefined) candidates.push(this.tasksByParent.get(parentId));
     const smallest = candidates.reduce((a, b) => (b.size < a.size ? b : a));
     const out: Task[] = [];
@@ -650,12 +657,14 @@ export class Store implements StoreReader {
     this.tasksByProject.add(t.projectId, t.id);
     this.tasksByParent.add(t.parentId ?? null, t.id);
     this.tasksByStatus.add(t.status, t.id);
+    this.tasksByProjectStatus.add(projectStatusKey(t.projectId, t.status), t.id);
   }
 
   private unindexTask(t: Task): void {
     this.tasksByProject.remove(t.projectId, t.id);
     this.tasksByParent.remove(t.parentId ?? null, t.id);
     this.tasksByStatus.remove(t.status, t.id);
+    this.tasksByProjectStatus.remove(projectStatusKey(t.projectId, t.status), t.id);
   }
 
   private indexSession(s: Session): void {
@@ -686,6 +695,7 @@ export class Store implements StoreReader {
       tasksByProject: dump(this.tasksByProject),
       tasksByParent: dump(this.tasksByParent),
       tasksByStatus: dump(this.tasksByStatus),
+      tasksByProjectStatus: dump(this.tasksByProjectStatus),
       sessionsByProject: dump(this.sessionsByProject),
       sessionsByTask: dump(this.sessionsByTask),
       sessionsByStatus: dump(this.sessionsByStatus),
