@@ -29,8 +29,44 @@ export class MultiIndex<K> {
     return this.map.get(key)?.size ?? 0;
   }
 
+  /** Number of keys that have ids. */
+  get keyCount(): number {
+    return this.map.size;
+  }
+
   /** Every key with its ids (for consistency checks in tests). */
   entries(): IterableIterator<[K, Set<string>]> {
     return this.map.entries();
+  }
+}
+
+/**
+ * A two-key index, (a, b) → ids: a MultiIndex of `b` per value of `a`, so that adding an entity does not build
+ * a combined key string (the load adds 100 000 tasks).
+ */
+export class PairIndex<A, B> {
+  private readonly map = new Map<A, MultiIndex<B>>();
+
+  add(a: A, b: B, id: string): void {
+    let inner = this.map.get(a);
+    if (inner === undefined) this.map.set(a, (inner = new MultiIndex<B>()));
+    inner.add(b, id);
+  }
+
+  remove(a: A, b: B, id: string): void {
+    const inner = this.map.get(a);
+    if (inner === undefined) return;
+    inner.remove(b, id);
+    if (inner.keyCount === 0) this.map.delete(a);
+  }
+
+  /** The ids under (a, b) (a live view: do not keep it across mutations). */
+  get(a: A, b: B): ReadonlySet<string> {
+    return this.map.get(a)?.get(b) ?? EMPTY;
+  }
+
+  /** Every (a, b) pair with its ids, as `[[a, b], ids]` (for consistency checks in tests). */
+  *entries(): IterableIterator<[[A, B], Set<string>]> {
+    for (const [a, inner] of this.map) for (const [b, ids] of inner.entries()) yield [[a, b], ids];
   }
 }

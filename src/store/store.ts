@@ -29,7 +29,7 @@ import { isUnsafeId, newId } from '../ids.js';
 import type { AnyEntity, EntityByKind, EntityKind, Project, QueueState, Session, Task, Template } from './entities.js';
 import { ACTIVE_SESSION_STATUSES, TERMINAL_SESSION_STATUSES, entityKey, serializeEntity } from './entities.js';
 import { StoreStartupError } from './errors.js';
-import { MultiIndex } from './indexes.js';
+import { MultiIndex, PairIndex } from './indexes.js';
 import type { StoreIO } from './io.js';
 import { fileSystemIO } from './io.js';
 import { Layout, UnsafeIdError } from './layout.js';
@@ -188,10 +188,6 @@ function compareStarted(a: Session, b: Session): number {
   return a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-function projectStatusKey(projectId: string, status: string): string {
-  return `${projectId}\u0000${status}`;
-}
-
 function usableId(id: unknown): id is string {
   return typeof id === 'string' && !isUnsafeId(id);
 }
@@ -209,7 +205,7 @@ export class Store implements StoreReader {
   private readonly tasksByParent = new MultiIndex<string | null>();
   private readonly tasksByStatus = new MultiIndex<string>();
   /** projectId + status (the common E6 filter): its set is exactly the result, whatever the project's size. */
-  private readonly tasksByProjectStatus = new MultiIndex<string>();
+  private readonly tasksByProjectStatus = new PairIndex<string, string>();
   private readonly sessionsByProject = new MultiIndex<string>();
   private readonly sessionsByTask = new MultiIndex<string>();
   private readonly sessionsByStatus = new MultiIndex<string>();
@@ -356,7 +352,7 @@ export class Store implements StoreReader {
       return this.sorted('task', compareCreated).slice() as Task[];
     }
     const candidates: ReadonlySet<string>[] = [];
-    if (projectId !== undefined && status !== undefined) candidates.push(this.tasksByProjectStatus.get(projectStatusKey(projectId, status)));
+    if (projectId !== undefined && status !== undefined) candidates.push(this.tasksByProjectStatus.get(projectId, status));
     else if (projectId !== undefined) candidates.push(this.tasksByProject.get(projectId));
     else if (status !== undefined) candidates.push(this.tasksByStatus.get(status));
     if (parentId !== undefined) candidates.push(this.tasksByParent.get(parentId));
@@ -657,14 +653,14 @@ export class Store implements StoreReader {
     this.tasksByProject.add(t.projectId, t.id);
     this.tasksByParent.add(t.parentId ?? null, t.id);
     this.tasksByStatus.add(t.status, t.id);
-    this.tasksByProjectStatus.add(projectStatusKey(t.projectId, t.status), t.id);
+    this.tasksByProjectStatus.add(t.projectId, t.status, t.id);
   }
 
   private unindexTask(t: Task): void {
     this.tasksByProject.remove(t.projectId, t.id);
     this.tasksByParent.remove(t.parentId ?? null, t.id);
     this.tasksByStatus.remove(t.status, t.id);
-    this.tasksByProjectStatus.remove(projectStatusKey(t.projectId, t.status), t.id);
+    this.tasksByProjectStatus.remove(t.projectId, t.status, t.id);
   }
 
   private indexSession(s: Session): void {
@@ -690,7 +686,7 @@ export class Store implements StoreReader {
 
   /** @internal Index contents, for consistency checks in tests. */
   debugIndexes(): Record<string, Map<unknown, Set<string>>> {
-    const dump = (index: MultiIndex<unknown>) => new Map([...index.entries()].map(([k, v]) => [k, new Set(v)]));
+    const dump = (index: { entries(): Iterable<[unknown, Set<string>]> }) => new Map([...index.entries()].map(([k, v]) => [k, new Set(v)]));
     return {
       tasksByProject: dump(this.tasksByProject),
       tasksByParent: dump(this.tasksByParent),
