@@ -112,6 +112,25 @@ export function listFiles(dir: string): string[] {
   return out.sort();
 }
 
+/** Every file under `dir` (but the lock) with its content: to check that a failed request changed nothing. */
+export function fileContents(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    listFiles(dir)
+      .filter((f) => f !== '.lock')
+      .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
+  );
+}
+
+/** What the API shows of the stored entities. */
+export async function apiState(a: AuditServer) {
+  return {
+    projects: await a.ok('GET', '/api/projects'),
+    tasks: await a.ok('GET', '/api/tasks'),
+    sessions: await a.ok('GET', '/api/sessions'),
+    templates: await a.ok('GET', '/api/templates'),
+  };
+}
+
 /** Writes `value` as a JSON file at `dir/relative`, creating folders. */
 export function writeJson(dir: string, relative: string, value: unknown): void {
   const file = path.join(dir, relative);

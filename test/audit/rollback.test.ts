@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listFiles, startAudit, testConfig, type AuditServer } from './helpers.js';
+import { apiState, fileContents, listFiles, startAudit, testConfig, type AuditServer } from './helpers.js';
 
 const FAKE_CLI = path.resolve('test/domain/fixtures/fake-maestro.mjs');
 let s: AuditServer | undefined;
@@ -15,23 +15,6 @@ afterEach(async () => {
   await s?.close();
   s = undefined;
 });
-
-function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(
-    listFiles(dir)
-      .filter((f) => f !== '.lock')
-      .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
-  );
-}
-
-async function apiState(a: AuditServer) {
-  return {
-    projects: await a.ok('GET', '/api/projects'),
-    tasks: await a.ok('GET', '/api/tasks'),
-    sessions: await a.ok('GET', '/api/sessions'),
-    templates: await a.ok('GET', '/api/templates'),
-  };
-}
 
 async function fixture(a: AuditServer) {
   const p = await a.ok('POST', '/api/projects', { name: 'P', workingDir: '/tmp/p' });
@@ -48,8 +31,8 @@ describe('§8.6 spawn rollback in cli mode: every failure mode leaves nothing be
       const config = testConfig({ MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: FAKE_CLI });
       s = await startAudit({ config });
       const { p, t1, t2, parent } = await fixture(s);
-      const data = snapshot(config.dataDir);
-      const sessions = snapshot(config.sessionDir);
+      const data = fileContents(config.dataDir);
+      const sessions = fileContents(config.sessionDir);
       const state = await apiState(s);
       process.env.FAKE_MAESTRO_MODE = mode;
       for (const body of [
@@ -62,8 +45,8 @@ describe('§8.6 spawn rollback in cli mode: every failure mode leaves nothing be
         expect(res.body.message).toMatch(/^Failed to generate manifest: /);
       }
       expect(await s.drain()).toEqual([]);
-      expect(snapshot(config.dataDir)).toEqual(data);
-      expect(snapshot(config.sessionDir)).toEqual(sessions);
+      expect(fileContents(config.dataDir)).toEqual(data);
+      expect(fileContents(config.sessionDir)).toEqual(sessions);
       expect(fs.readdirSync(config.sessionDir)).toEqual([]);
       expect(await apiState(s)).toEqual(state);
       // A retry after the CLI is fixed succeeds, and the session it makes is the only new one.
@@ -79,7 +62,7 @@ describe('§8.6/§0.8 write failures in server mode', () => {
     const config = testConfig();
     s = await startAudit({ config });
     const { p, t1, t2 } = await fixture(s);
-    const data = snapshot(config.dataDir);
+    const data = fileContents(config.dataDir);
     const state = await apiState(s);
     fs.rmSync(config.sessionDir, { recursive: true });
     fs.writeFileSync(config.sessionDir, 'not a folder');
@@ -87,7 +70,7 @@ describe('§8.6/§0.8 write failures in server mode', () => {
     expect(res.status, res.text).toBe(500);
     expect(['manifest_generation_failed', 'spawn_error']).toContain(res.body.code);
     expect(await s.drain()).toEqual([]);
-    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(fileContents(config.dataDir)).toEqual(data);
     expect(await apiState(s)).toEqual(state);
     expect(fs.readFileSync(config.sessionDir, 'utf8')).toBe('not a folder');
   });
@@ -97,10 +80,10 @@ describe('§8.6/§0.8 write failures in server mode', () => {
     s = await startAudit({ config });
     const { p, t1, t2 } = await fixture(s);
     const queues = path.join(config.dataDir, 'queues');
-    const queueFiles = snapshot(queues);
+    const queueFiles = fileContents(queues);
     fs.rmSync(queues, { recursive: true });
     fs.writeFileSync(queues, 'blocked');
-    const data = snapshot(config.dataDir);
+    const data = fileContents(config.dataDir);
     const state = await apiState(s);
     const spawn = await s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id, t2.id], strategy: 'queue' });
     expect(spawn.status, spawn.text).toBe(500);
@@ -110,7 +93,7 @@ describe('§8.6/§0.8 write failures in server mode', () => {
     expect(create.body.code).toBe('INTERNAL_ERROR');
     expect(Object.keys(create.body).sort()).toEqual(['code', 'error', 'message']);
     expect(await s.drain()).toEqual([]);
-    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(fileContents(config.dataDir)).toEqual(data);
     expect(listFiles(config.sessionDir)).toEqual([]);
     expect(await apiState(s)).toEqual(state);
     // The id stays free; after the folder is back, the same requests work.
@@ -129,17 +112,17 @@ describe('§8.6/§0.8 write failures in server mode', () => {
     const foreign = await s.ok('POST', '/api/tasks', { projectId: other.id, title: 'F' });
     await s.drain();
     const folder = path.join(config.dataDir, 'tasks', other.id);
-    const saved = snapshot(folder);
+    const saved = fileContents(folder);
     fs.rmSync(folder, { recursive: true });
     fs.writeFileSync(folder, 'blocked');
-    const data = snapshot(config.dataDir);
+    const data = fileContents(config.dataDir);
     const state = await apiState(s);
     // Links t2 (writable) and the foreign task (not writable): nothing of it may stay.
     const res = await s.call('PATCH', `/api/sessions/${parent.id}`, { taskIds: [t2.id, foreign.id], status: 'completed' });
     expect(res.status, res.text).toBe(500);
     expect(res.body.code).toBe('INTERNAL_ERROR');
     expect(await s.drain()).toEqual([]);
-    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(fileContents(config.dataDir)).toEqual(data);
     expect(await apiState(s)).toEqual(state);
     fs.rmSync(folder);
     fs.mkdirSync(folder);
@@ -220,12 +203,12 @@ describe('§3.2 NODE_ENV=production hides exception text', () => {
     const queues = path.join(config.dataDir, 'queues');
     fs.rmSync(queues, { recursive: true });
     fs.writeFileSync(queues, 'blocked');
-    const data = snapshot(config.dataDir);
+    const data = fileContents(config.dataDir);
     const spawn = await s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id], strategy: 'queue' });
     expect(spawn.body).toEqual({ error: true, code: 'spawn_error', message: 'Spawn failed' });
     const create = await s.call('POST', '/api/sessions', { projectId: p.id, taskIds: [t1.id], strategy: 'queue' });
     expect(create.body).toEqual({ error: true, code: 'INTERNAL_ERROR', message: 'Internal server error' });
-    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(fileContents(config.dataDir)).toEqual(data);
     expect(await s.drain()).toEqual([]);
   });
 });

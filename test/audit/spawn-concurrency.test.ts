@@ -9,29 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SpawnHooks } from '../../src/handlers/spawn.js';
-import { listFiles, startAudit, testConfig, type AuditServer, type Envelope } from './helpers.js';
+import { apiState, fileContents, listFiles, startAudit, testConfig, type AuditServer, type Envelope } from './helpers.js';
 
 let s: AuditServer | undefined;
 afterEach(async () => {
   await s?.close();
   s = undefined;
 });
-
-function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(
-    listFiles(dir)
-      .filter((f) => f !== '.lock')
-      .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
-  );
-}
-
-async function apiState(a: AuditServer) {
-  return {
-    projects: await a.ok('GET', '/api/projects'),
-    tasks: await a.ok('GET', '/api/tasks'),
-    sessions: await a.ok('GET', '/api/sessions'),
-  };
-}
 
 /** The events of each spawn, keyed by session id: everything from its `session:spawn` to the next one. */
 function groupBySpawn(events: Envelope[]): Map<string, Envelope[]> {
@@ -143,7 +127,7 @@ describe('§8.6 failures around the manifest written before the mutation', () =>
     const p = await s.ok('POST', '/api/projects', { name: 'P', workingDir: '/tmp/p' });
     const t = await s.ok('POST', '/api/tasks', { projectId: p.id, title: 'T' });
     await s.drain();
-    const data = snapshot(config.dataDir);
+    const data = fileContents(config.dataDir);
     const state = await apiState(s);
     fs.rmSync(config.sessionDir, { recursive: true });
     fs.writeFileSync(config.sessionDir, 'not a folder');
@@ -158,7 +142,7 @@ describe('§8.6 failures around the manifest written before the mutation', () =>
       expect(a.body.message).toMatch(/^Failed to generate manifest: /);
     }
     expect(await s.drain()).toEqual([]);
-    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(fileContents(config.dataDir)).toEqual(data);
     expect(await apiState(s)).toEqual(state);
     expect(fs.readFileSync(config.sessionDir, 'utf8')).toBe('not a folder');
     // With SESSION_DIR back, the same spawn works and is the only session.
@@ -187,7 +171,7 @@ describe('§8.6 failures around the manifest written before the mutation', () =>
     const queues = path.join(config.dataDir, 'queues');
     fs.rmSync(queues, { recursive: true });
     fs.writeFileSync(queues, 'blocked');
-    const data = snapshot(config.dataDir);
+    const data = fileContents(config.dataDir);
     const state = await apiState(s);
     const answers = await Promise.all(
       Array.from({ length: 4 }, () => s!.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t.id], strategy: 'queue' })),
@@ -198,7 +182,7 @@ describe('§8.6 failures around the manifest written before the mutation', () =>
     }
     expect(manifestSeen).toBe(4);
     expect(await s.drain()).toEqual([]);
-    expect(snapshot(config.dataDir)).toEqual(data);
+    expect(fileContents(config.dataDir)).toEqual(data);
     expect(await apiState(s)).toEqual(state);
     expect(listFiles(config.sessionDir)).toEqual([]);
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ContractError } from '../../src/http/contract-error.js';
 import { fileSystemIO, type StoreIO } from '../../src/store/io.js';
 import { Store } from '../../src/store/store.js';
-import { cleanupTempDirs, diskSnapshot, eventSink, memorySnapshot, project, task, tempDir } from './helpers.js';
+import { cleanupTempDirs, diskSnapshot, eventSink, memorySnapshot, project, task, tempDir, until } from './helpers.js';
 
 afterEach(cleanupTempDirs);
 
@@ -53,16 +53,6 @@ function gatedIO() {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 10));
-
-/** Wait until `cond` holds (polling); fails with `what` after 5 s. Waits on conditions, not on time, so that a
- * slow machine cannot reorder the steps of a test. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe('group commit', () => {
   it('mutations applied during a round are written together in the next one, acknowledged after it, events in call order', async () => {

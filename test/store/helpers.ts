@@ -124,3 +124,13 @@ export function eventSink(): { events: StoreEvent[][]; listener: (e: readonly St
   const events: StoreEvent[][] = [];
   return { events, listener: (e) => void events.push([...e]) };
 }
+
+/** Wait until `cond` holds (polling); fails with `what` after 5 s. Waits on conditions, not on time, so that a
+ * slow machine cannot reorder the steps of a test. */
+export async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ContractError } from '../../src/http/contract-error.js';
 import { fileSystemIO, type StoreIO } from '../../src/store/io.js';
 import { Store } from '../../src/store/store.js';
-import { cleanupTempDirs, diskSnapshot, eventSink, memorySnapshot, project, task, tempDir } from './helpers.js';
+import { cleanupTempDirs, diskSnapshot, eventSink, memorySnapshot, project, task, tempDir, until } from './helpers.js';
 
 afterEach(cleanupTempDirs);
 
@@ -68,16 +68,6 @@ function controlledIO() {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 20));
-
-/** Wait until `cond` holds (polling); fails with `what` after 5 s. Waits on conditions, not on time, so that a
- * slow machine cannot reorder the steps of a test. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 async function openWithProjects(maxRoundsInFlight: number, c = controlledIO()) {
   const dataDir = await tempDir();
