@@ -166,14 +166,6 @@ export interface SpawnHooks {
 }
 
 /**
- * Session ids chosen by spawns whose session does not exist yet (server mode: between choosing the id and the
- * end of the mutation), per store, so that two concurrent spawns never pick the same id and so never share a
- * manifest folder. E14 does not see them (a client-chosen id equal to one of them is not refused); the spawn
- * notices it inside its mutation and takes another id.
- */
-const pendingSpawnIds = new WeakMap<Store, Set<string>>();
-
-/**
  * Session spawning, CONTRACT §8 (E20). Validates against the store, then builds the session, its task links, its
  * queue and its manifest; any failure after validation rolls all of it back (§8.6) and answers 500.
  *
@@ -198,12 +190,13 @@ export function createSpawnHandlers({
   hooks?: SpawnHooks;
 }): SpawnHandlers {
   const validate = config.validateManifest ?? validateSpawnManifest;
-  let pending = pendingSpawnIds.get(store);
-  if (pending === undefined) {
-    pending = new Set();
-    pendingSpawnIds.set(store, pending);
-  }
-  const pendingIds = pending;
+  /**
+   * Session ids chosen by spawns whose session does not exist yet (server mode: between choosing the id and the
+   * end of the mutation), so that two concurrent spawns never pick the same id and so never share a manifest
+   * folder. E14 does not see them (a client-chosen id equal to one of them is not refused); the spawn notices it
+   * inside its mutation and takes another id.
+   */
+  const pendingIds = new Set<string>();
 
   const logValidated = (sessionId: string, body: SpawnRequest, plan: SpawnPlan): void =>
     logger.info(

@@ -474,7 +474,7 @@ export class Store implements StoreReader {
       tx.closed = true;
       const durable = new Promise<void>((resolve, reject) => this.batch.push({ tx, resolve, reject }));
       durable.catch(() => undefined); // handled by mutate; this only keeps an early rejection from being "unhandled"
-      this.startCommitLoop();
+      this.startRound();
       return { result, durable };
     } finally {
       this.activeTx = undefined;
@@ -486,11 +486,11 @@ export class Store implements StoreReader {
    * Start a commit round with every waiting mutation, unless the maximum number of rounds is already writing
    * (then the mutations wait and join the round that starts when one finishes) or a failure is being handled.
    */
-  private startCommitLoop(): void {
+  private startRound(): void {
     if (this.batch.length === 0 || this.failing !== undefined || this.failure !== undefined) return;
     if (this.inFlight.length >= this.maxRoundsInFlight) return;
     const applied = this.batch.splice(0);
-    const round: Round = { applied, touches: mergeTouches(applied.map((a) => a.tx)), written: undefined!, done: false, error: undefined };
+    const round: Round = { applied, touches: mergeTouches(applied.map((a) => a.tx.allTouches())), written: undefined!, done: false, error: undefined };
     round.written = this.commitChanges(round.touches).then(
       () => {
         round.done = true;
@@ -522,7 +522,7 @@ export class Store implements StoreReader {
         a.resolve();
       }
     }
-    this.startCommitLoop();
+    this.startRound();
   }
 
   /**
@@ -534,7 +534,7 @@ export class Store implements StoreReader {
     const error = this.writeFailure(err);
     await Promise.all(this.inFlight.map((r) => r.written));
     const rounds = this.inFlight.splice(0);
-    await this.restoreFiles(mergeRoundTouches(rounds));
+    await this.restoreFiles(mergeTouches(rounds.map((r) => r.touches)));
     this.failure = { error, round: rounds.flatMap((r) => r.applied) };
     this.failing = undefined;
     // With a callback running, its own end (or the next mutation's start) undoes the rounds: memory must be
@@ -885,35 +885,20 @@ export class Store implements StoreReader {
 }
 
 /**
- * The touches of one commit round, one per entity, taken from the first mutation of the round that touched it:
- * `onDisk` is what its file holds (the state before the round, or what that mutation's `flush` wrote), and
- * `before` the state before that mutation, which a failed round restores (memory and files). The state to
- * write is always the current one in memory.
+ * Touches merged into one per entity, for one commit round (from its mutations' touches, in call order) or for
+ * restoring the files of several failed rounds (from the rounds' touches, in start order). `before` and `onDisk`
+ * come from the first list that touched the entity: the state before it, which a failure restores (memory and
+ * files), and what its file holds. `attempted` and `writtenPaths` collect what any of the lists did on disk. The
+ * state to write is always the current one in memory.
  */
-function mergeTouches(txs: TxImpl[]): Touch[] {
+function mergeTouches(lists: Iterable<Touch[]>): Touch[] {
   const merged = new Map<string, Touch>();
-  for (const tx of txs) {
-    for (const t of tx.allTouches()) {
-      const key = `${t.kind}\u0000${t.id}`;
-      if (merged.has(key)) continue;
-      merged.set(key, { ...t, dirty: true, writtenPaths: new Set(t.writtenPaths) });
-    }
-  }
-  return [...merged.values()];
-}
-
-/**
- * The touches of several failed rounds, one per entity, for restoring their files: `before` from the first round
- * that touched the entity (the state before the failure), and what any of the rounds attempted or wrote.
- */
-function mergeRoundTouches(rounds: Round[]): Touch[] {
-  const merged = new Map<string, Touch>();
-  for (const round of rounds) {
-    for (const t of round.touches) {
+  for (const touches of lists) {
+    for (const t of touches) {
       const key = `${t.kind}\u0000${t.id}`;
       const first = merged.get(key);
       if (first === undefined) {
-        merged.set(key, { ...t, writtenPaths: new Set(t.writtenPaths) });
+        merged.set(key, { ...t, dirty: true, writtenPaths: new Set(t.writtenPaths) });
       } else {
         first.attempted ||= t.attempted;
         for (const path of t.writtenPaths) first.writtenPaths.add(path);
