@@ -19,6 +19,17 @@ describe('writeFileAtomic (CONTRACT §5.4)', () => {
     expect(await readdir(dir)).toEqual(['a.json']);
   });
 
+  it('writes large multi-byte content completely (bytes, not characters, are counted)', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'big.json');
+    const text = 'ä€😀x'.repeat(400_000); // ~4 MB of UTF-8, far more bytes than characters
+    await writeFileAtomic(path, text);
+    const bytes = await readFile(path);
+    expect(bytes.length).toBe(Buffer.byteLength(text, 'utf8'));
+    expect(bytes.toString('utf8')).toBe(text);
+    expect(await readdir(dir)).toEqual(['big.json']);
+  });
+
   it('replaces an existing file whole', async () => {
     const dir = await tempDir();
     const path = join(dir, 'a.json');
