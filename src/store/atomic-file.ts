@@ -7,8 +7,9 @@
  * Only the fsyncs go to the thread pool; open, write, close and rename are synchronous calls. Each of those
  * takes tens of microseconds (page cache and directory entry only), while a thread-pool round trip per call
  * cost more CPU than the call itself and queued the quick calls behind the slow fsyncs of other files (4 pool
- * threads). Measured with `bench/tools/write-ceiling.ts` (docs/performance.md, fix 10): group-commit rounds of
- * the whole protocol +17–36 % per second into one folder and 100–250 µs less CPU per file.
+ * threads). Measured with `bench/tools/write-ceiling.ts protocol` (docs/performance.md, fix 10): CPU per
+ * durable write 24–48 % lower into one folder, in 7 alternating pairs. The cost: these calls run on the event
+ * loop, tens to a few hundred µs each.
  */
 import { closeSync, fsync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
