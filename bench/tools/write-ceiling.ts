@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { syncDir, writeFileAtomic } from '../../src/store/atomic-file.js';
 import { Store } from '../../src/store/store.js';
-import type { Project, Task } from '../../src/store/entities.js';
+import { project, task } from '../../test/store/helpers.js';
 
 const WRITERS = 50;
 const MEASURE_MS = 4000;
@@ -141,30 +141,8 @@ async function protocolRounds(base: string, folders: number, calls: 'pool' | 'st
   return r;
 }
 
-function project(id: string): Project {
-  return { id, name: `Project ${id}`, workingDir: '/tmp/w', description: '', createdAt: 1000, updatedAt: 1000 };
-}
-
-function task(id: string, projectId: string, title: string): Task {
-  return {
-    id,
-    projectId,
-    parentId: null,
-    title,
-    description: 'd'.repeat(500),
-    status: 'todo',
-    priority: 'medium',
-    createdAt: 1000,
-    updatedAt: 1000,
-    startedAt: null,
-    completedAt: null,
-    initialPrompt: '',
-    sessionIds: [],
-    skillIds: [],
-    agentIds: [],
-    dependencies: [],
-  } as Task;
-}
+/** A task file of about the bench's size (~0.9 KB). */
+const DESCRIPTION = 'd'.repeat(500);
 
 async function storeRuns(base: string, rounds: number): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(base, 'store-'));
@@ -172,12 +150,12 @@ async function storeRuns(base: string, rounds: number): Promise<void> {
   await store.mutate((tx) => {
     for (let p = 0; p < 100; p++) {
       tx.putProject(project(`p${p}`));
-      for (let t = 0; t < 100; t++) tx.putTask(task(`t${p}-${t}`, `p${p}`, 'seed'));
+      for (let t = 0; t < 100; t++) tx.putTask(task(`t${p}-${t}`, `p${p}`, { description: DESCRIPTION }));
     }
   });
   let created = 0;
   for (let round = 0; round < rounds; round++) {
-    report('store: new task, 1 folder', await closedLoop(WRITERS, () => store.mutate((tx) => tx.putTask(task(`n${created++}`, 'p1', 'new')))));
+    report('store: new task, 1 folder', await closedLoop(WRITERS, () => store.mutate((tx) => tx.putTask(task(`n${created++}`, 'p1', { description: DESCRIPTION })))));
     report(
       'store: changed task, 99 folders',
       await closedLoop(WRITERS, (w, k) =>
