@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { syncDir, writeFileAtomic } from '../../src/store/atomic-file.js';
 import { Store } from '../../src/store/store.js';
+import { percentile } from '../../test/reliability/helpers.js';
 import { project, task } from '../../test/store/helpers.js';
 
 const WRITERS = 50;
@@ -38,10 +39,9 @@ interface Result {
 }
 
 function report(name: string, r: Result): void {
-  const sorted = r.latencies.sort((a, b) => a - b);
-  const at = (q: number) => (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN).toFixed(1);
+  const at = (q: number) => percentile(r.latencies, q).toFixed(1);
   const perOp = r.ops > 0 ? ((r.cpuMs / r.ops) * 1000).toFixed(0) : '-';
-  console.log(`${name.padEnd(34)} ${(r.ops / r.seconds).toFixed(0).padStart(6)} ops/s  p50 ${at(0.5).padStart(5)} ms  p99 ${at(0.99).padStart(5)} ms  CPU ${perOp} µs/op`);
+  console.log(`${name.padEnd(34)} ${(r.ops / r.seconds).toFixed(0).padStart(6)} ops/s  p50 ${at(50).padStart(5)} ms  p99 ${at(99).padStart(5)} ms  CPU ${perOp} µs/op`);
 }
 
 /** Run `writers` closed loops of `op` for MEASURE_MS. */
