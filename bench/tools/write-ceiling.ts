@@ -1,6 +1,6 @@
 /**
- * What this disk allows for durable writes, without HTTP (docs/performance.md, "POST/PATCH: what the disk
- * allows"). Not part of the bench: a study tool for the POST/PATCH target, whose HTTP numbers swing with the
+ * What this disk allows for durable writes, without HTTP (docs/performance.md: fix 10, and "What is left, and
+ * why" for POST/PATCH). Not part of the bench: a study tool for the POST/PATCH target, whose HTTP numbers swing with the
  * shared disk by more than any change to the server.
  *
  *   npx tsx bench/tools/write-ceiling.ts [fsync|protocol|store|all] [rounds]
@@ -144,7 +144,7 @@ async function protocolRounds(base: string, folders: number, calls: 'pool' | 'st
 /** A task file of about the bench's size (~0.9 KB). */
 const DESCRIPTION = 'd'.repeat(500);
 
-async function storeRuns(base: string, rounds: number): Promise<void> {
+async function storeRun(base: string): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(base, 'store-'));
   const store = await Store.open({ dataDir });
   await store.mutate((tx) => {
@@ -154,18 +154,16 @@ async function storeRuns(base: string, rounds: number): Promise<void> {
     }
   });
   let created = 0;
-  for (let round = 0; round < rounds; round++) {
-    report('store: new task, 1 folder', await closedLoop(WRITERS, () => store.mutate((tx) => tx.putTask(task(`n${created++}`, 'p1', { description: DESCRIPTION })))));
-    report(
-      'store: changed task, 99 folders',
-      await closedLoop(WRITERS, (w, k) =>
-        store.mutate((tx) => {
-          const id = `t${1 + ((w * 13 + k) % 99)}-${(w + k) % 100}`;
-          tx.putTask({ ...tx.getTask(id)!, title: `changed ${k}`, updatedAt: Date.now() });
-        }),
-      ),
-    );
-  }
+  report('store: new task, 1 folder', await closedLoop(WRITERS, () => store.mutate((tx) => tx.putTask(task(`n${created++}`, 'p1', { description: DESCRIPTION })))));
+  report(
+    'store: changed task, 99 folders',
+    await closedLoop(WRITERS, (w, k) =>
+      store.mutate((tx) => {
+        const id = `t${1 + ((w * 13 + k) % 99)}-${(w + k) % 100}`;
+        tx.putTask({ ...tx.getTask(id)!, title: `changed ${k}`, updatedAt: Date.now() });
+      }),
+    ),
+  );
   await store.close();
   fs.rmSync(dataDir, { recursive: true });
 }
@@ -184,7 +182,7 @@ async function main(): Promise<void> {
           for (const calls of ['pool', 'store'] as const) report(`§5.4 rounds, ${folders} folder(s), ${calls}`, await protocolRounds(base, folders, calls));
         }
       }
-      if (what === 'store' || what === 'all') await storeRuns(base, 1);
+      if (what === 'store' || what === 'all') await storeRun(base);
     }
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
