@@ -1,5 +1,5 @@
 import type { Handlers } from '../../generated/routes/handlers.js';
-import type { Role, Session, SpawnRequest, SpawnResponse, Task, WorkerStrategy } from '../../generated/types/index.js';
+import type { Role, Session, SpawnRequest, SpawnSource, SpawnResponse, Task, WorkerStrategy } from '../../generated/types/index.js';
 import { ContractError } from '../http/contract-error.js';
 import { createQueue } from '../queue/queue-ops.js';
 import { buildSpawnEnv, spawnCommandFor, type SpawnEnvVars } from '../spawn/env.js';
@@ -71,7 +71,7 @@ interface SpawnPlan {
   workingDir: string;
   role: Role;
   strategy: WorkerStrategy;
-  spawnSource: 'ui' | 'session';
+  spawnSource: SpawnSource;
   parentSessionId: string | null;
   skills: string[];
   context: Record<string, unknown>;
