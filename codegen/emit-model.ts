@@ -12,7 +12,7 @@
  */
 import { type JsonSchema, type LoadedSpec, type SchemaFile, SpecError } from './load-spec.js';
 import type { Output } from './output.js';
-import { declaredProperties, follow, isObject } from './schema-tools.js';
+import { declaredProperties, follow, forEachSchema, isObject } from './schema-tools.js';
 
 type JsonType = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'null';
 
@@ -276,6 +276,28 @@ function updateFunction(model: RequestModel): string[] {
   ];
 }
 
+/** Every titled object schema of schemas/requests/ (nested ones too) with the `default`s of its properties. */
+function requestDefaultsBlock(spec: LoadedSpec): string[] {
+  const entries: [string, [string, unknown][]][] = [];
+  for (const file of spec.schemas.filter((f) => f.relPath.startsWith('schemas/requests/'))) {
+    forEachSchema(file.schema, (node) => {
+      if (typeof node.title !== 'string') return;
+      const defaults = declaredProperties(node)
+        .filter(([, sub]) => isObject(sub) && 'default' in sub)
+        .map(([name, sub]) => [name, (sub as JsonSchema).default] as [string, unknown]);
+      if (defaults.length > 0 && !entries.some(([t]) => t === node.title)) entries.push([node.title, defaults]);
+    });
+  }
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [
+    '/** The `default` of every request property that has one, by request schema title (the value an absent field means). */',
+    'export const requestDefaults = {',
+    ...entries.map(([title, defaults]) => `  ${title}: { ${defaults.map(([k, v]) => `${k}: ${literal(v)}`).join(', ')} },`),
+    '} as const;',
+    '',
+  ];
+}
+
 export function emitModel(spec: LoadedSpec, out: Output): void {
   const entities = storedEntities(spec);
   const requests = requestModels(spec, entities);
@@ -289,6 +311,7 @@ export function emitModel(spec: LoadedSpec, out: Output): void {
     ...enums.lines,
     '',
     ...entityBlock(entities),
+    ...requestDefaultsBlock(spec),
     '// Create and update requests (x-create-of / x-update-of): their plain fields.',
     '',
   ];

@@ -199,6 +199,18 @@ export function templateDefaults(): Pick<Template, "name" | "content" | "isDefau
   };
 }
 
+/** The `default` of every request property that has one, by request schema title (the value an absent field means). */
+export const requestDefaults = {
+  ProjectCreateRequest: { workingDir: "", description: "" },
+  SessionCreateRequest: { name: "Unnamed Session", strategy: "simple", status: "idle", env: {}, _suppressCreatedEvent: false },
+  SessionTimelineCreateRequest: { type: "progress" },
+  SessionTimelineEventInput: { type: "progress" },
+  SpawnRequest: { spawnSource: "ui", role: "worker", strategy: "simple", skills: [], context: {} },
+  TaskCreateRequest: { parentId: null, description: "", priority: "medium", initialPrompt: "", skillIds: [], dependencies: [] },
+  TaskTimelineCreateRequest: { type: "progress" },
+  TaskUpdateRequest: { updateSource: "user" },
+} as const;
+
 // Create and update requests (x-create-of / x-update-of): their plain fields.
 
 /** ProjectCreateRequest → the fields of a new Project that follow from the schemas (schemas/requests/project-create.json); the handler adds the rest. */

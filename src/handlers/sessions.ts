@@ -1,4 +1,4 @@
-import { sessionFromCreate, sessionWithUpdate } from '../../generated/model/index.js';
+import { requestDefaults, sessionFromCreate, sessionWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Session, SessionEvent, SessionTimelineEvent } from '../../generated/types/index.js';
 import { notFound, validationError } from '../http/contract-error.js';
@@ -56,7 +56,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
         }
         const session = buildNewSession(
           tx,
-          { ...sessionFromCreate(body), id: body.id ?? tx.newId('sess'), taskIds, status: normaliseSessionStatus(body.status ?? 'idle') },
+          { ...sessionFromCreate(body), id: body.id ?? tx.newId('sess'), taskIds, status: normaliseSessionStatus(body.status ?? requestDefaults.SessionCreateRequest.status) },
           host,
         );
         tx.putSession(session);
@@ -134,7 +134,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
           for (const t of body.timeline) {
             const entry: SessionTimelineEvent = {
               id: t.id ?? newEntryId(tx, { ...next, timeline }),
-              type: t.type ?? 'progress',
+              type: t.type ?? requestDefaults.SessionTimelineEventInput.type,
               timestamp: t.timestamp ?? tx.now,
             };
             if (t.message !== undefined) entry.message = t.message;
@@ -200,7 +200,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       return store.mutate((tx) => {
         const session = tx.getSession(params.id);
         if (session === undefined) throw notFound('NOT_FOUND', 'Session not found');
-        const entry = timelineEntry(tx, session, body.type ?? 'progress', body.message, body.taskId);
+        const entry = timelineEntry(tx, session, body.type ?? requestDefaults.SessionTimelineCreateRequest.type, body.message, body.taskId);
         if (body.metadata !== undefined) entry.metadata = body.metadata;
         const next = { ...session, timeline: [...session.timeline, entry], lastActivity: tx.bump(session.lastActivity) };
         tx.putSession(next);

@@ -1,4 +1,4 @@
-import { taskFromCreate, taskWithUpdate } from '../../generated/model/index.js';
+import { requestDefaults, taskFromCreate, taskWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Task } from '../../generated/types/index.js';
 import { notFound } from '../http/contract-error.js';
@@ -30,9 +30,9 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
     async createTask({ body }) {
       return store.mutate((tx) => {
         if (tx.getProject(body.projectId) === undefined) throw notFound('PROJECT_NOT_FOUND', 'Project not found');
-        const parentId = body.parentId ?? null;
-        if (parentId !== null && tx.getTask(parentId) === undefined) throw notFound('TASK_NOT_FOUND', 'Parent task not found');
-        const task: Task = { id: tx.newId('task'), ...taskFromCreate(body), createdAt: tx.now, updatedAt: tx.now };
+        const fields = taskFromCreate(body);
+        if (fields.parentId !== null && tx.getTask(fields.parentId) === undefined) throw notFound('TASK_NOT_FOUND', 'Parent task not found');
+        const task: Task = { id: tx.newId('task'), ...fields, createdAt: tx.now, updatedAt: tx.now };
         tx.putTask(task);
         tx.emit('task:created', task);
         return task;
@@ -96,7 +96,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
         if (tx.getTask(params.id) === undefined) throw notFound('NOT_FOUND', 'Task not found');
         const session = tx.getSession(body.sessionId);
         if (session === undefined) throw notFound('NOT_FOUND', 'Session not found');
-        const type = body.type ?? 'progress';
+        const type = body.type ?? requestDefaults.TaskTimelineCreateRequest.type;
         const next = {
           ...session,
           timeline: [...session.timeline, timelineEntry(tx, session, type, body.message, params.id)],
