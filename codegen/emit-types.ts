@@ -1,8 +1,12 @@
 /**
  * generated/types/: one module per schema file (json-schema-to-typescript) whose `$ref`s to other files
  * become imports of those files' named types, an index exporting every type by its title, and
- * generated/types/openapi.ts (openapi-typescript: `paths`, `operations`, `components`).
+ * generated/types/openapi.ts (openapi-typescript: `paths`, `operations`, `components`), the type source of
+ * the generated client. Both generators see the schemas through the same shape normalisation
+ * (`normaliseShape`), and generated/client/contract-check.ts asserts at compile time that they agree.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
@@ -26,15 +30,38 @@ function isConstraintOnly(branch: unknown): boolean {
   return trivialProps && !TYPE_BEARING.some((k) => k in branch && !ignorable(k));
 }
 
-/** The schema prepared for json-schema-to-typescript, plus the titles it refers to. */
-export function typeSchemaFor(spec: LoadedSpec, file: SchemaFile): { schema: JsonSchema; refs: string[] } {
-  const refs = new Set<string>();
-  // Properties declared only in `then`/`else` (dropped below) still belong to the type, as optional ones.
-  const root: JsonSchema = { ...file.schema };
+/** The root with the properties declared only in `then`/`else` (dropped later) added, as optional ones. */
+function withBranchProperties(schema: JsonSchema): JsonSchema {
+  const root: JsonSchema = { ...schema };
   const merged = declaredProperties(root, ['then', 'else']);
   if (merged.length > 0 && (isObject(root.properties) || 'then' in root || 'else' in root)) {
     root.properties = Object.fromEntries(merged);
   }
+  return root;
+}
+
+/**
+ * The shape both type generators see: validation-only keywords removed, then/else properties merged in as
+ * optional ones, constraint-only `anyOf`/`oneOf`/`allOf` branches (`{required: [x]}`) dropped. `$ref`s stay.
+ * Without this, openapi-typescript would type TaskUpdateRequest without its `else` fields and
+ * TemplateUpdateRequest as a union with `{ name: unknown }`.
+ */
+export function normaliseShape(schema: JsonSchema): JsonSchema {
+  return mapSchema(withBranchProperties(schema), (node) => {
+    const out: JsonSchema = { ...node };
+    for (const key of VALIDATION_ONLY) delete out[key];
+    for (const key of ['anyOf', 'oneOf', 'allOf']) {
+      const branches = out[key];
+      if (Array.isArray(branches) && branches.every(isConstraintOnly)) delete out[key];
+    }
+    return out;
+  }) as JsonSchema;
+}
+
+/** The schema prepared for json-schema-to-typescript, plus the titles it refers to. */
+export function typeSchemaFor(spec: LoadedSpec, file: SchemaFile): { schema: JsonSchema; refs: string[] } {
+  const refs = new Set<string>();
+  const root = withBranchProperties(file.schema);
   const prepared = mapSchema(root, (node, depth) => {
     let out: JsonSchema = node;
     if (typeof out.$ref === 'string' && !out.$ref.startsWith('#')) {
@@ -88,9 +115,32 @@ export async function emitTypes(spec: LoadedSpec, out: Output): Promise<void> {
   const index = spec.schemas.map((file) => `export type { ${file.title} } from './${file.name}.js';`).join('\n');
   out.add('types/index.ts', spec.schemas, `export type * from './openapi.js';\n${index}`);
 
-  const ast = await openapiTS(pathToFileURL(path.join(spec.root, spec.openapiSource.relPath)), {
-    alphabetize: true,
-    silent: true,
-  });
-  out.add('types/openapi.ts', [spec.openapiSource, ...spec.schemas], astToString(ast));
+  out.add('types/openapi.ts', [spec.openapiSource, ...spec.schemas], await openapiTypes(spec));
+}
+
+/**
+ * openapi-typescript over a temporary copy of spec/openapi.yaml and schemas/ whose schema files went through
+ * `normaliseShape` (same layout, so the `$ref`s and the component names are unchanged).
+ * `defaultNonNullable: false`: a property with a `default` is still optional in a request body.
+ * `emptyObjectsUnknown: true`: a free-form `{type: object}` is `Record<string, unknown>`, not `Record<string, never>`.
+ */
+async function openapiTypes(spec: LoadedSpec): Promise<string> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-openapi-types-'));
+  try {
+    const write = (rel: string, text: string): void => {
+      fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
+      fs.writeFileSync(path.join(tmp, rel), text);
+    };
+    write(spec.openapiSource.relPath, spec.openapiSource.text);
+    for (const file of spec.schemas) write(file.relPath, JSON.stringify(normaliseShape(file.schema), null, 2));
+    const ast = await openapiTS(pathToFileURL(path.join(tmp, spec.openapiSource.relPath)), {
+      alphabetize: true,
+      defaultNonNullable: false,
+      emptyObjectsUnknown: true,
+      silent: true,
+    });
+    return astToString(ast);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }

@@ -701,7 +701,7 @@ export interface components {
         error: {
             code: string;
             /** @description `{field}` on field-level VALIDATION_ERRORs; `{taskId}` on spawn `task_not_found`. */
-            details?: Record<string, never>;
+            details?: Record<string, unknown>;
             /** @constant */
             error: true;
             message: string;
@@ -762,10 +762,10 @@ export interface components {
          */
         "project-create": {
             /** @default  */
-            description: string;
+            description?: string;
             name: components["schemas"]["non-blank-string"];
             /** @default  */
-            workingDir: string;
+            workingDir?: string;
         };
         /**
          * ProjectUpdateRequest
@@ -1005,27 +1005,23 @@ export interface components {
              * @description When `true`, `session:created` is not emitted. Never stored or echoed.
              * @default false
              */
-            _suppressCreatedEvent: boolean;
+            _suppressCreatedEvent?: boolean;
             agentId?: string;
             /** @default {} */
-            env: components["schemas"]["string-map"];
+            env?: components["schemas"]["string-map"];
             /** @description Client-chosen session id (§0.1): 1–128 characters from `[A-Za-z0-9._-]`, not `.` or `..`; must not exist. Generated when absent. */
             id?: string;
             /** @description Free-form; stored and echoed as given. */
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @default Unnamed Session */
-            name: components["schemas"]["non-blank-string"];
+            name?: components["schemas"]["non-blank-string"];
             projectId: components["schemas"]["non-blank-string"];
             /** @default idle */
-            status: components["schemas"]["session-status-input"];
+            status?: components["schemas"]["session-status-input"];
             /** @default simple */
-            strategy: components["schemas"]["worker-strategy"];
+            strategy?: components["schemas"]["worker-strategy"];
             taskId?: unknown;
             taskIds?: components["schemas"]["id-array"];
-        } | {
-            taskIds: unknown;
-        } | {
-            taskId: unknown;
         };
         /**
          * SessionEvent
@@ -1053,7 +1049,7 @@ export interface components {
          * SessionMetadata
          * @description CONTRACT §1.4 `metadata`: a free-form object. On E14 it is whatever object the client sent (any keys, any values), so this schema does not constrain it. E20 always writes exactly these keys: `skills` (string[], the normalised spawn skills), `spawnedBy` (parent session id, or `null` for `ui` spawns), `spawnSource` (SpawnSource), `role` (Role), `strategy` (WorkerStrategy, same as `session.strategy`) and `context` (the spawn request's `context`, `{}` when absent); SpawnResponse and SpawnRequestEvent narrow `session.metadata` to that shape.
          */
-        "session-metadata": Record<string, never>;
+        "session-metadata": Record<string, unknown>;
         /**
          * SessionStatus
          * @description CONTRACT §1.1 SessionStatus. Terminal: `completed`, `failed`, `stopped`. Never the legacy `running` (§0.7).
@@ -1072,14 +1068,14 @@ export interface components {
          */
         "session-timeline-create": {
             message: components["schemas"]["non-blank-string"];
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @description Not checked for existence. */
             taskId?: string;
             /**
              * @description Any non-blank value is accepted, e.g. `task_status_changed`.
              * @default progress
              */
-            type: components["schemas"]["non-blank-string"];
+            type?: components["schemas"]["non-blank-string"];
         };
         /**
          * SessionTimelineEvent
@@ -1090,7 +1086,7 @@ export interface components {
             id: string;
             message?: string;
             /** @description Free-form extras. */
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @description The task the entry concerns; not checked for existence. */
             taskId?: string;
             timestamp: components["schemas"]["timestamp"];
@@ -1117,11 +1113,11 @@ export interface components {
             timeline?: {
                 id?: components["schemas"]["non-blank-string"];
                 message?: string;
-                metadata?: Record<string, never>;
+                metadata?: Record<string, unknown>;
                 taskId?: string;
                 timestamp?: components["schemas"]["timestamp"];
                 /** @default progress */
-                type: components["schemas"]["non-blank-string"];
+                type?: components["schemas"]["non-blank-string"];
             }[];
         };
         /**
@@ -1176,10 +1172,10 @@ export interface components {
              * @description Free-form.
              * @default {}
              */
-            context: Record<string, never>;
+            context?: Record<string, unknown>;
             projectId: components["schemas"]["non-blank-string"];
             /** @default worker */
-            role: components["schemas"]["role"];
+            role?: components["schemas"]["role"];
             sessionId?: unknown;
             /** @description Becomes `session.name`; default "Worker for {taskIds[0]}" / "Orchestrator for {taskIds[0]}". */
             sessionName?: components["schemas"]["non-blank-string"];
@@ -1187,12 +1183,12 @@ export interface components {
              * @description Normalised: blank entries dropped, duplicates removed (first kept).
              * @default []
              */
-            skills: string[];
+            skills?: string[];
             spawnedBy?: unknown;
             /** @default ui */
-            spawnSource: components["schemas"]["spawn-source"];
+            spawnSource?: components["schemas"]["spawn-source"];
             /** @default simple */
-            strategy: components["schemas"]["worker-strategy"];
+            strategy?: components["schemas"]["worker-strategy"];
             /** @description Non-empty id array; duplicates removed (first kept). */
             taskIds: components["schemas"]["non-blank-string"][];
         };
@@ -1215,7 +1211,7 @@ export interface components {
                 /** @description CONTRACT §1.4, §8.3: the `metadata` E20 writes: exactly `skills`, `spawnedBy`, `spawnSource`, `role`, `strategy` (same as `session.strategy`), `context`. */
                 metadata: {
                     /** @description The spawn request's `context`, `{}` when absent (free-form). */
-                    context: Record<string, never>;
+                    context: Record<string, unknown>;
                     role: components["schemas"]["role"];
                     /** @description The normalised `skills` of the spawn request (§8.1). */
                     skills: string[];
@@ -1309,27 +1305,27 @@ export interface components {
          */
         "task-create": {
             /** @default [] */
-            dependencies: string[];
+            dependencies?: string[];
             /** @default  */
-            description: string;
+            description?: string;
             /**
              * Format: date
              * @description `YYYY-MM-DD` naming a real calendar date, or `null`.
              */
             dueDate?: string | null;
             /** @default  */
-            initialPrompt: string;
+            initialPrompt?: string;
             model?: components["schemas"]["model-name"];
             /**
              * @description `null` = root task; when set, an existing task.
              * @default null
              */
-            parentId: string | null;
+            parentId?: string | null;
             /** @default medium */
-            priority: components["schemas"]["task-priority"];
+            priority?: components["schemas"]["task-priority"];
             projectId: components["schemas"]["non-blank-string"];
             /** @default [] */
-            skillIds: string[];
+            skillIds?: string[];
             title: components["schemas"]["non-blank-string"];
         };
         /**
@@ -1364,7 +1360,7 @@ export interface components {
             message: components["schemas"]["non-blank-string"];
             sessionId: components["schemas"]["non-blank-string"];
             /** @default progress */
-            type: components["schemas"]["non-blank-string"];
+            type?: components["schemas"]["non-blank-string"];
         };
         /**
          * TaskTimelineResult
@@ -1383,10 +1379,24 @@ export interface components {
          * @description CONTRACT §2.3 E9 body (all optional). Validated after the lookup. Session-sourced update: when `updateSource` is "session", only `sessionStatus` is validated and applied and every other field is dropped without validation (`then`); otherwise the fields of `else` are validated too. `projectId`, `parentId`, `timeline` are ignored. `sessionId` is informational: never stored, never validated (any value). Order: updateSource → title → description → status → sessionStatus → priority → sessionIds → skillIds → agentIds → dependencies → model → dueDate (then every newly added session id exists).
          */
         "task-update": {
+            agentIds?: string[];
+            dependencies?: string[];
+            description?: string;
+            /**
+             * Format: date
+             * @description `YYYY-MM-DD` naming a real calendar date, or `null` (clears it).
+             */
+            dueDate?: string | null;
+            model?: components["schemas"]["model-name"];
+            priority?: components["schemas"]["task-priority"];
             sessionId?: unknown;
+            sessionIds?: components["schemas"]["id-array"];
             sessionStatus?: components["schemas"]["task-session-status"];
+            skillIds?: string[];
+            status?: components["schemas"]["task-status-input"];
+            title?: components["schemas"]["non-blank-string"];
             /** @default user */
-            updateSource: components["schemas"]["update-source"];
+            updateSource?: components["schemas"]["update-source"];
         };
         /**
          * Template
@@ -1427,10 +1437,6 @@ export interface components {
         "template-update": {
             content?: components["schemas"]["non-blank-string"];
             name?: components["schemas"]["non-blank-string"];
-        } | {
-            name: unknown;
-        } | {
-            content: unknown;
         };
         /**
          * Timestamp

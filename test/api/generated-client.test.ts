@@ -1,14 +1,20 @@
 /**
  * The generated client is what the CLI and the UI import: every method of the HTTP client and the typed WebSocket
- * subscriber are exercised against the real server here, one call per operation.
+ * subscriber are exercised against the real server here, one call per operation; the client bundled for the browser
+ * (ESM, no Node built-in) runs against it too. The `expectTypeOf` lines are checked by `npm run build` (tsc); the
+ * exhaustive per-operation check is generated/client/contract-check.ts.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { ApiError, type ApiClient } from '../../generated/client/index.js';
+import { ApiError, type ApiClient, type ErrorCodeOf, type ResponseOf } from '../../generated/client/index.js';
 import { createEventSubscriber } from '../../generated/client/events.js';
 import { operations } from '../../generated/routes/router.js';
+import type { QueueTopResponse, Role, Task, TaskUpdateRequest, TemplateUpdateRequest } from '../../generated/types/index.js';
 import { testConfig } from '../server/helpers.js';
 import { startApi, type Api } from './harness.js';
 
@@ -107,5 +113,58 @@ describe('generated client against the real server', () => {
     sub.close();
     const clientMethods = operations.map((o) => o.operationId);
     expect(clientMethods.filter((m) => !called.has(m))).toEqual([]);
+  });
+
+  it('types come from the spec (checked by tsc)', () => {
+    expectTypeOf<Awaited<ReturnType<ApiClient['getTask']>>>().toEqualTypeOf<Task>();
+    expectTypeOf<ResponseOf<'peekQueue'>>().toEqualTypeOf<QueueTopResponse>();
+    expectTypeOf<NonNullable<Parameters<ApiClient['updateTask']>[0]['body']>>().toEqualTypeOf<TaskUpdateRequest>();
+    expectTypeOf<NonNullable<Parameters<ApiClient['updateTemplate']>[0]['body']>>().toEqualTypeOf<TemplateUpdateRequest>();
+    expectTypeOf<Parameters<ApiClient['getTemplateForRole']>[0]['params']['role']>().toEqualTypeOf<Role>();
+    expectTypeOf<NonNullable<Parameters<ApiClient['listTasks']>[0]>['query']>().toEqualTypeOf<
+      { parentId?: string; projectId?: string; status?: string } | undefined
+    >();
+    expectTypeOf<ErrorCodeOf<'getTask'>>().toEqualTypeOf<'UNAUTHORIZED' | 'FORBIDDEN' | 'TASK_NOT_FOUND' | 'INTERNAL_ERROR'>();
+  });
+
+  it('bundled for the browser (ESM, no Node built-ins) it runs against the real server', async () => {
+    // platform 'browser' fails the build on any Node built-in; everything (openapi-fetch included) is inlined.
+    const result = await build({
+      entryPoints: [fileURLToPath(new URL('../../generated/client/index.ts', import.meta.url))],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      minify: true,
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const output = Object.values(result.metafile.outputs)[0]!;
+    expect(output.imports).toEqual([]);
+    expect(Object.keys(result.metafile.inputs).filter((f) => f.includes('node_modules')).map((f) => f.replace(/.*node_modules\//, ''))).toEqual([
+      'openapi-fetch/dist/index.mjs',
+    ]);
+    const code = result.outputFiles[0]!.text;
+    expect(code).not.toMatch(/\bnode:|require\(/);
+    console.log(`generated client browser bundle: ${code.length} bytes minified`);
+    expect(code.length).toBeLessThan(20_000);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-client-bundle-'));
+    try {
+      const file = path.join(dir, 'client.mjs');
+      fs.writeFileSync(file, code);
+      const bundled = (await import(/* @vite-ignore */ pathToFileURL(file).href)) as typeof import('../../generated/client/index.js');
+      const browserClient = bundled.createClient({ baseUrl: api.server.url });
+      expect((await browserClient.getHealth()).status).toBe('ok');
+      const project = await browserClient.createProject({ body: { name: 'From the bundle' } });
+      expect(await browserClient.getProject({ params: { id: project.id } })).toEqual(project);
+      const err = await browserClient.getProject({ params: { id: 'missing' } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(bundled.ApiError);
+      expect(err).toMatchObject({ status: 404, code: 'PROJECT_NOT_FOUND' });
+      await browserClient.deleteProject({ params: { id: project.id } });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

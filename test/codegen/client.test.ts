@@ -89,15 +89,39 @@ describe('HTTP client', () => {
     expect(stub).toMatchObject({ status: 501, code: 'NOT_IMPLEMENTED' });
   });
 
-  it('uses the injected fetch', async () => {
+  it('uses the injected fetch (openapi-fetch calls it with a Request) and the extra headers', async () => {
     const calls: string[] = [];
-    const fake = (async (url: string) => {
-      calls.push(url);
+    const fake = (async (input: globalThis.Request) => {
+      calls.push(`${input.method} ${input.url} ${input.headers.get('x-extra')} ${input.headers.get('authorization')}`);
       return new Response('{"status":"ok"}', { status: 200, headers: { 'content-type': 'application/json' } });
     }) as unknown as typeof fetch;
-    const c = clientModule.createClient({ baseUrl: 'http://example.invalid', fetch: fake });
+    const c = clientModule.createClient({ baseUrl: 'http://example.invalid//', fetch: fake, headers: { 'x-extra': 'yes' }, token: 't' });
     expect(await c.getHealth()).toEqual({ status: 'ok' });
-    expect(calls).toEqual(['http://example.invalid/health']);
+    expect(calls).toEqual(['GET http://example.invalid/health yes Bearer t']);
+  });
+
+  it('an error answer without a JSON body still rejects with ApiError (HTTP_<status>)', async () => {
+    const fake = (async () => new Response('upstream down', { status: 502 })) as unknown as typeof fetch;
+    const c = clientModule.createClient({ baseUrl: 'http://example.invalid', fetch: fake });
+    const error = await c.getTask({ params: { id: 'x' } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(clientModule.ApiError);
+    expect(error).toMatchObject({ status: 502, code: 'HTTP_502', message: 'GET /api/tasks/{id} failed with 502', details: undefined });
+  });
+
+  it('a missing path parameter rejects before any request is sent', async () => {
+    const before = seen.length;
+    await expect(client.getTask({ params: {} })).rejects.toThrow(new TypeError('missing path parameter id'));
+    await expect(client.getTask({ params: { id: null } })).rejects.toThrow(TypeError);
+    expect(seen.length).toBe(before);
+  });
+
+  it('createFetchClient exposes the openapi-fetch client with the same options', async () => {
+    const raw = clientModule.createFetchClient({ baseUrl: `http://127.0.0.1:${port}`, token: 'raw' });
+    const { data, error, response } = await raw.GET('/api/tasks/{id}', { params: { path: { id: 'task_1' } } });
+    expect(response.status).toBe(200);
+    expect(error).toBeUndefined();
+    expect(data).toEqual({ id: 'task_1' });
+    expect(seen[seen.length - 1].headers.authorization).toBe('Bearer raw');
   });
 });
 

@@ -72,6 +72,47 @@ describe('tsc --noEmit (strict)', () => {
     expect(result.status).toBe(0);
   }, 120_000);
 
+  it('a client call that drifts from the spec is a compile error', () => {
+    const file = path.join(fixture.dir, 'client-usage.ts');
+    const wrong = [
+      "import { createClient, type ErrorCodeOf } from './generated/client/index.js';",
+      "const client = createClient({ baseUrl: 'http://x' });",
+      'export async function use(): Promise<void> {',
+      "  await client.createTask({ body: { projectId: 1, title: 't' } });", // projectId is a string
+      '  await client.getTask({ params: {} });', // id is required
+      "  await client.listTasks({ query: { nope: 'x' } });", // not a query parameter
+      "  const t: { id: number } = await client.getTask({ params: { id: 'x' } });", // Task.id is a string
+      '  void t;',
+      '}',
+      "export const code: ErrorCodeOf<'getTask'> = 'NOT_A_CODE';", // not a documented code
+    ];
+    fs.writeFileSync(file, wrong.join('\n'));
+    try {
+      const result = tsc(writeTsconfig(fixture.dir, ['generated', 'client-usage.ts']));
+      expect(result.status).not.toBe(0);
+      const lines = result.output.split('\n').filter((l) => l.includes('client-usage.ts('));
+      expect(lines.map((l) => Number(/\((\d+),/.exec(l)![1]))).toEqual([4, 5, 6, 7, 10]);
+    } finally {
+      fs.rmSync(file);
+    }
+  }, 120_000);
+
+  it('client types that disagree with the server types fail in contract-check.ts', () => {
+    // Simulates json-schema-to-typescript typing Task differently from openapi-typescript.
+    const taskTypes = path.join(fixture.generatedDir, 'types/entities/task.ts');
+    const original = fs.readFileSync(taskTypes, 'utf8');
+    fs.writeFileSync(taskTypes, original.replace(/export interface Task \{/, 'export interface Task {\n  extra?: number;'));
+    try {
+      const result = tsc(writeTsconfig(fixture.dir, ['generated']));
+      expect(result.status).not.toBe(0);
+      const files = new Set(result.output.split('\n').filter((l) => /\.ts\(\d+,\d+\): error/.test(l)).map((l) => path.basename(l.split('(')[0])));
+      expect([...files]).toEqual(['contract-check.ts']);
+      expect(result.output).toMatch(/contract-check\.ts\(\d+,\d+\): error TS2344/);
+    } finally {
+      fs.writeFileSync(taskTypes, original);
+    }
+  }, 120_000);
+
   it('a type error in handler usage is reported', () => {
     fs.appendFileSync(path.join(fixture.dir, 'usage.ts'), "\nexport const wrong: Partial<Handlers> = { getTask: async ({ params }) => params.id };\n");
     const result = tsc(writeTsconfig(fixture.dir, ['generated', 'usage.ts']));
