@@ -235,7 +235,12 @@ export class Fuzzer {
   async check(op: OperationSpec, req: FuzzRequest, seed: number): Promise<void> {
     const { c, t, rec } = this.ctx;
     const context = `fuzz ${req.kind}, FUZZ_SEED=${fuzzSeed()} (this property's seed ${seed})`;
-    const sent = await c.send(t, op.operationId, { path: req.path, headers: req.headers, ...(req.body !== undefined ? { raw: req.body } : {}) }, context);
+    const sent = await c.send(
+      t,
+      op.operationId,
+      { path: req.path, headers: req.headers, ...(req.body !== undefined ? { raw: req.body } : {}), ...(req.expect !== 'accepted' ? { expectReject: `fuzz ${req.kind} (expected ${req.expect})` } : {}) },
+      context,
+    );
     const { status } = sent.res;
     const events = await rec.fence();
     const fail = (why: string) => must(false, `${op.operationId} ${context}: ${why}`, sent);
