@@ -224,6 +224,21 @@ function decodablePath(url: string): string {
   return [fixed.join('/'), ...q].join('?');
 }
 
+/** The URL with one path segment's first character percent-encoded, last segment first: `/a/spawn` → `/a/%73pawn`. */
+function templatedAlternatives(url: string): string[] {
+  const [p, ...q] = url.split('?');
+  const segs = p!.split('/');
+  const out: string[] = [];
+  for (let i = segs.length - 1; i > 0; i--) {
+    const seg = segs[i]!;
+    if (seg === '' || seg.startsWith('%') || seg.charCodeAt(0) > 0x7e) continue;
+    const alt = [...segs];
+    alt[i] = `%${seg.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}${seg.slice(1)}`;
+    out.push([alt.join('/'), ...q].join('?'));
+  }
+  return out;
+}
+
 interface Upstream {
   status: number;
   statusMessage: string;
@@ -373,7 +388,18 @@ function validatingApp(): express.Express {
       r.oracleResponseError = undefined;
       req.originalUrl = decodablePath(ex.url);
       const lateErrors: unknown[] = [];
-      const chainErr = await runChain(responseCheck, req, res, (e) => lateErrors.push(e));
+      let chainErr = await runChain(responseCheck, req, res, (e) => lateErrors.push(e));
+      if ((chainErr as { status?: number } | undefined)?.status === 405) {
+        // CONTRACT §2.0.1 routes GET/PATCH/DELETE /api/sessions/spawn to the {id} operations; OpenAPI's matching
+        // takes the concrete path /api/sessions/spawn (POST only). Shown the same URL with the colliding segment
+        // percent-encoded (`%73pawn`), the validator picks the templated path, as the contract does.
+        for (const alt of templatedAlternatives(req.originalUrl)) {
+          delete r.openapi;
+          req.originalUrl = alt;
+          chainErr = await runChain(responseCheck, req, res, (e) => lateErrors.push(e));
+          if (chainErr === undefined) break;
+        }
+      }
       const responseOperation = (req as Request & { openapi?: { schema?: { operationId?: string } } }).openapi?.schema?.operationId;
       if (chainErr !== undefined) {
         ex.notValidated = `express-openapi-validator found no operation for the response: ${errorOf(chainErr, 'express-openapi-validator').message}`;
@@ -453,7 +479,27 @@ export interface Allowance {
   matches(ex: Exchange, rejection: Rejection): boolean;
 }
 
-export const ALLOWED_REQUEST_DISAGREEMENTS: Allowance[] = [];
+const mediaType = (ex: Exchange) => String(ex.requestHeaders['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+
+export const ALLOWED_REQUEST_DISAGREEMENTS: Allowance[] = [
+  {
+    id: 'json-suffix-media-types',
+    reason:
+      'CONTRACT §3.3: "JSON media types are application/json and application/*+json". Every requestBody of the spec lists ' +
+      'application/json only (OpenAPI media type ranges are type/* and */*; there is none for the +json suffix), so ' +
+      'express-openapi-validator answers 415 to a JSON body sent as e.g. application/merge-patch+json, which the server accepts.',
+    matches: (ex, rej) => rej.status === 415 && /^application\/[^/\s]+\+json$/.test(mediaType(ex)),
+  },
+  {
+    id: 'spawn-as-session-id',
+    reason:
+      'CONTRACT §2.0.1: "GET, PATCH and DELETE /api/sessions/spawn address a session whose id is spawn". OpenAPI matches a ' +
+      'concrete path before a templated one, so express-openapi-validator takes these for the path /api/sessions/spawn, ' +
+      'which has only POST, and answers 405 (a status the contract never uses). The response is still checked, as ' +
+      'getSession/updateSession/deleteSession (see templatedAlternatives).',
+    matches: (ex, rej) => rej.status === 405 && ['GET', 'PATCH', 'DELETE'].includes(ex.method) && /^\/api\/sessions\/spawn(\?|$)/.test(ex.url),
+  },
+];
 
 let sharedApp: express.Express | undefined;
 
