@@ -256,7 +256,7 @@ export class Fuzzer {
     const sent = await c.send(
       t,
       op.operationId,
-      { path: req.path, headers: req.headers, ...(req.body !== undefined ? { raw: req.body } : {}), ...this.expectReject(req) },
+      { path: req.path, headers: req.headers, ...(req.body !== undefined ? { raw: req.body } : {}), ...this.expectReject(op, req) },
       context,
     );
     const { status } = sent.res;
@@ -291,8 +291,16 @@ export class Fuzzer {
    * What the second oracle is told (oracle.ts): invalid kinds expect their 4xx; a valid request whose unknown id
    * is one of the hostile segments that do not decode (`%ZZ`) is refused too (404), as the suite knows.
    */
-  private expectReject(req: FuzzRequest): { expectReject?: string } {
-    if (req.expect !== 'accepted') return { expectReject: `fuzz ${req.kind} (expected ${req.expect})` };
+  private expectReject(op: OperationSpec, req: FuzzRequest): { expectReject?: string; specInvalid?: boolean } {
+    if (req.expect !== 'accepted') {
+      // Invalid against the spec itself (not only against the server's state or protocol checks): the body
+      // breaks the request schema, is not JSON, is JSON but not an object, or is sent as a non-JSON media type
+      // to an operation that documents a JSON body; or a path parameter breaks its enum.
+      const specInvalid =
+        ['schema-invalid', 'malformed-json', 'bad-role'].includes(req.kind) ||
+        (op.requestRef !== undefined && (req.kind === 'not-an-object' || (req.kind === 'not-json-content-type' && req.headers['Content-Type'] !== undefined)));
+      return { expectReject: `fuzz ${req.kind} (expected ${req.expect})`, specInvalid };
+    }
     if (undecodable(req.path)) return { expectReject: 'fuzz valid body, unknown id that does not decode (expected 404)' };
     return {};
   }

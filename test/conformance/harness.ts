@@ -27,6 +27,11 @@ export interface SendOptions {
    * second oracle (oracle.ts) must then accept.
    */
   expectReject?: string;
+  /**
+   * With `expectReject`: the suite's own reading of the spec finds the request itself invalid (its body breaks
+   * the schema, is not JSON, a path parameter breaks its enum, …), so the second oracle must reject it too.
+   */
+  specInvalid?: boolean;
 }
 
 export interface Res {
@@ -236,7 +241,7 @@ export class Conformance {
     const res = await target.request(method, urlPath, body, headers);
     this.requests++;
     const curl = curlFor(target, method, urlPath, headers, body);
-    this.oracle.judge(res.oracleId!, { operationId, ...(options.expectReject !== undefined ? { expectReject: options.expectReject } : {}), curl });
+    this.oracle.judge(res.oracleId!, { operationId, ...(options.expectReject !== undefined ? { expectReject: options.expectReject, specInvalid: options.specInvalid === true } : {}), curl });
     const problems = responseProblems(this.spec, op, res, method);
     if (problems.length > 0) {
       throw new ConformanceError(`${operationId} ${method} ${urlPath} → ${res.status}${context ? ` [${context}]` : ''}\n  ${problems.join('\n  ')}\n  reproduce: ${curl}`);

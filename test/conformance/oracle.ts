@@ -463,6 +463,8 @@ export interface Expectation {
   operationId: string;
   /** Undefined: the suite sent the request as valid against the spec. Otherwise why it expects a 4xx. */
   expectReject?: string;
+  /** The suite's own reading of the spec finds the request invalid: express-openapi-validator must agree. */
+  specInvalid?: boolean;
   /** A reproduction command, printed with a failure. */
   curl: string;
 }
@@ -515,6 +517,10 @@ export class Oracle {
   responsesValidated = 0;
   expectedRejections = 0;
   unexpectedRejections = 0;
+  /** Requests both the suite and the spec call invalid that express-openapi-validator nevertheless accepted. */
+  missedRejections = 0;
+  /** Of the expected rejections: requests the suite's own Ajv reading of the spec calls invalid (both oracles agree). */
+  agreedInvalid = 0;
   /** Requests the suite expected a 4xx for that the spec (as the oracle reads it) does not forbid, by label. */
   readonly acceptedButExpected4xx = new Map<string, number>();
 
@@ -584,6 +590,7 @@ export class Oracle {
     if (rej) {
       if (expectation.expectReject !== undefined) {
         this.expectedRejections++;
+        if (expectation.specInvalid) this.agreedInvalid++;
         return;
       }
       const allowed = this.allowances.find((a) => a.matches(ex, rej));
@@ -598,6 +605,11 @@ export class Oracle {
       );
     } else if (expectation.expectReject !== undefined) {
       const label = expectation.expectReject;
+      if (expectation.specInvalid) {
+        this.missedRejections++;
+        this.failures.push(`${where}: the suite's own reading of the spec finds this request invalid (${label}), express-openapi-validator accepted it\n    reproduce: ${expectation.curl}`);
+        return;
+      }
       this.acceptedButExpected4xx.set(label, (this.acceptedButExpected4xx.get(label) ?? 0) + 1);
     }
   }
