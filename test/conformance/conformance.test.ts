@@ -36,7 +36,7 @@ afterAll(async () => {
 describe('conformance: the second oracle (express-openapi-validator in front of every server) is live', () => {
   it('it flags bad responses (5xx included) and bad requests, and forwards requests and answers byte for byte', async () => {
     expect(await oracleSelfCheck()).toEqual([]);
-  });
+  }, 60_000);
 });
 
 describe('conformance: scenarios (every documented status, exact events)', () => {
