@@ -480,8 +480,7 @@ export interface Expectation {
 /**
  * Reviewed disagreements between the spec (as express-openapi-validator reads it) and behaviour the contract
  * asks for on purpose. A request the suite sends as valid and the oracle rejects is a failure unless one of
- * these explains it; each entry counts its hits, and an entry that never matches fails the suite (so the list
- * cannot go stale).
+ * these explains it; each entry counts its hits (printed with the summary).
  */
 export interface Allowance {
   id: string;
