@@ -24,11 +24,11 @@ export async function unauthorized(c: Conformance, token: Started, secret: strin
   try {
     for (const op of c.spec.operations) {
       const p = c.pathOf(op.operationId, pathParams(c, op.operationId));
-      const sent = await c.send(op.operationId === 'getHealth' ? right : anon, op.operationId, { path: p });
+      const sent = await c.send(op.operationId === 'getHealth' ? right : anon, op.operationId, { path: p, ...(op.operationId === 'getHealth' ? {} : { expectReject: 'expected 401 UNAUTHORIZED (no token)' }) });
       if (op.operationId === 'getHealth') must(sent.res.status === 200, 'GET /health needs no token', sent);
       else {
         must(sent.res.status === 401 && sent.res.json.code === 'UNAUTHORIZED', `${op.operationId} without a token`, sent);
-        const w = await c.send(wrong, op.operationId, { path: p });
+        const w = await c.send(wrong, op.operationId, { path: p, expectReject: 'expected 401 UNAUTHORIZED (wrong token)' });
         must(w.res.status === 401, `${op.operationId} with a wrong token`, w);
       }
     }

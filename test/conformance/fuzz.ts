@@ -73,6 +73,24 @@ export async function makeWorld(ctx: Ctx, tag: string): Promise<World> {
 }
 
 const enc = (s: string) => encodeURIComponent(s);
+/**
+ * A query value as OpenAPI serialises it (`style: form`, `allowReserved: false`, the default): every RFC 3986
+ * reserved character percent-encoded, including the `!'()*` that encodeURIComponent leaves as they are.
+ */
+const encQuery = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+/** A path segment with a percent escape that does not decode (`%ZZ`, `%E0%A4%A`): not a well-formed URI. */
+const undecodable = (urlPath: string) =>
+  urlPath
+    .split('?')[0]!
+    .split('/')
+    .some((seg) => {
+      try {
+        decodeURIComponent(seg);
+        return false;
+      } catch {
+        return true;
+      }
+    });
 const HOSTILE_SEGMENTS = ['%2E%2E', '.', '%2E', 'a%2Fb', 'a%5Cb', '%00', '%ZZ', '%E0%A4%A', 'x'.repeat(300), '%20', 'spawn', 'null'];
 const unknownSegment = fc.oneof(
   { weight: 3, arbitrary: anyString(16).filter((s) => s.length > 0).map((s) => enc(`zz-${s}`)) },
@@ -93,7 +111,7 @@ function poolFor(op: OperationSpec, param: string, w: World): string[] | 'role' 
 function buildPath(op: OperationSpec, segments: Record<string, string>, query?: Record<string, string>): string {
   let p = op.path.replace(/\{(\w+)\}/g, (_m, name: string) => segments[name]!);
   const q = Object.entries(query ?? {});
-  if (q.length > 0) p += `?${q.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&')}`;
+  if (q.length > 0) p += `?${q.map(([k, v]) => `${encQuery(k)}=${encQuery(v)}`).join('&')}`;
   return p;
 }
 
@@ -235,7 +253,12 @@ export class Fuzzer {
   async check(op: OperationSpec, req: FuzzRequest, seed: number): Promise<void> {
     const { c, t, rec } = this.ctx;
     const context = `fuzz ${req.kind}, FUZZ_SEED=${fuzzSeed()} (this property's seed ${seed})`;
-    const sent = await c.send(t, op.operationId, { path: req.path, headers: req.headers, ...(req.body !== undefined ? { raw: req.body } : {}) }, context);
+    const sent = await c.send(
+      t,
+      op.operationId,
+      { path: req.path, headers: req.headers, ...(req.body !== undefined ? { raw: req.body } : {}), ...this.expectReject(op, req) },
+      context,
+    );
     const { status } = sent.res;
     const events = await rec.fence();
     const fail = (why: string) => must(false, `${op.operationId} ${context}: ${why}`, sent);
@@ -262,6 +285,24 @@ export class Fuzzer {
       tally.invalid++;
     }
     this.counts.set(op.operationId, tally);
+  }
+
+  /**
+   * What the second oracle is told (oracle.ts): invalid kinds expect their 4xx; a valid request whose unknown id
+   * is one of the hostile segments that do not decode (`%ZZ`) is refused too (404), as the suite knows.
+   */
+  private expectReject(op: OperationSpec, req: FuzzRequest): { expectReject?: string; specInvalid?: boolean } {
+    if (req.expect !== 'accepted') {
+      // Invalid against the spec itself (not only against the server's state or protocol checks): the body
+      // breaks the request schema, is not JSON, is JSON but not an object, or is sent as a non-JSON media type
+      // to an operation that documents a JSON body; or a path parameter breaks its enum.
+      const specInvalid =
+        ['schema-invalid', 'malformed-json', 'bad-role'].includes(req.kind) ||
+        (op.requestRef !== undefined && (req.kind === 'not-an-object' || (req.kind === 'not-json-content-type' && req.headers['Content-Type'] !== undefined)));
+      return { expectReject: `fuzz ${req.kind} (expected ${req.expect})`, specInvalid };
+    }
+    if (undecodable(req.path)) return { expectReject: 'fuzz valid body, unknown id that does not decode (expected 404)' };
+    return {};
   }
 
   /**

@@ -7,6 +7,7 @@ import { rawRequest } from '../support/http.js';
 import http from 'node:http';
 import { WebSocket } from 'ws';
 import { Coverage } from './coverage.js';
+import { oracle, ORACLE_ID_HEADER, type Oracle } from './oracle.js';
 import { errorsText, loadSpecModel, type OperationSpec, type SpecModel } from './spec-model.js';
 
 export const JSON_CT = 'application/json; charset=utf-8';
@@ -20,6 +21,17 @@ export interface SendOptions {
   /** A raw body, sent as is (set the Content-Type yourself in `headers`). */
   raw?: string | Buffer;
   headers?: Record<string, string>;
+  /**
+   * Set when the suite expects a 4xx for this request (the label says why, e.g. `expected 400
+   * VALIDATION_ERROR`, `fuzz schema-invalid`); unset means the suite sends it as a valid request, which the
+   * second oracle (oracle.ts) must then accept.
+   */
+  expectReject?: string;
+  /**
+   * With `expectReject`: the suite's own reading of the spec finds the request itself invalid (its body breaks
+   * the schema, is not JSON, a path parameter breaks its enum, …), so the second oracle must reject it too.
+   */
+  specInvalid?: boolean;
 }
 
 export interface Res {
@@ -27,6 +39,8 @@ export interface Res {
   headers: http.IncomingHttpHeaders;
   text: string;
   json: any;
+  /** The second oracle's id of this exchange (oracle.ts). */
+  oracleId?: number;
 }
 
 export interface Envelope {
@@ -38,24 +52,34 @@ export interface Envelope {
 
 export class ConformanceError extends Error {}
 
-/** One running server under test: its port, a keep-alive agent and (optionally) a token. */
+/**
+ * One running server under test: its port, a keep-alive agent and (optionally) a token. Every request goes
+ * through the second oracle's proxy in front of the server (oracle.ts), which forwards it unchanged, checks
+ * request and response with express-openapi-validator, and returns the server's answer unchanged.
+ */
 export class Target {
   readonly agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  private front: ReturnType<Oracle['front']> | undefined;
   constructor(
     readonly name: string,
     readonly port: number,
     readonly token?: string,
   ) {}
 
-  request(method: string, urlPath: string, body: string | Buffer | undefined, headers: Record<string, string>): Promise<Res> {
+  async request(method: string, urlPath: string, body: string | Buffer | undefined, headers: Record<string, string>): Promise<Res> {
     const h: Record<string, string | number> = { ...headers };
     if (this.token && !Object.keys(h).some((k) => k.toLowerCase() === 'authorization')) h.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
-    return rawRequest(this.port, method, urlPath, { headers: h, body, agent: this.agent }) as Promise<Res>;
+    const front = await (this.front ??= oracle.front(this.port));
+    const oracleId = oracle.newId();
+    h[ORACLE_ID_HEADER] = String(oracleId);
+    const res = (await rawRequest(front.port, method, urlPath, { headers: h, body, agent: this.agent })) as Res;
+    return { ...res, oracleId };
   }
 
   close(): void {
     this.agent.destroy();
+    void this.front?.then((f) => f.close());
   }
 }
 
@@ -183,6 +207,7 @@ export function responseProblems(spec: SpecModel, op: OperationSpec, res: Res, m
 export class Conformance {
   readonly spec = loadSpecModel();
   readonly coverage = new Coverage(this.spec);
+  readonly oracle = oracle;
   requests = 0;
 
   op(operationId: string): OperationSpec {
@@ -216,6 +241,7 @@ export class Conformance {
     const res = await target.request(method, urlPath, body, headers);
     this.requests++;
     const curl = curlFor(target, method, urlPath, headers, body);
+    this.oracle.judge(res.oracleId!, { operationId, ...(options.expectReject !== undefined ? { expectReject: options.expectReject, specInvalid: options.specInvalid === true } : {}), curl });
     const problems = responseProblems(this.spec, op, res, method);
     if (problems.length > 0) {
       throw new ConformanceError(`${operationId} ${method} ${urlPath} → ${res.status}${context ? ` [${context}]` : ''}\n  ${problems.join('\n  ')}\n  reproduce: ${curl}`);

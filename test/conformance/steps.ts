@@ -34,7 +34,10 @@ export interface Expect {
 export async function step(ctx: Ctx, operationId: string, options: SendOptions & { params?: Record<string, string>; query?: Record<string, string> }, expect: Expect): Promise<StepResult> {
   const { c, t, rec } = ctx;
   const path = options.path ?? (options.params || options.query ? c.pathOf(operationId, options.params ?? {}, options.query) : undefined);
-  const sent = await c.send(t, operationId, { ...options, ...(path ? { path } : {}) });
+  // A stated 4xx is a request the suite sends knowing it is to be refused (the second oracle records whether
+  // the spec itself already forbids it); any other stated status means the request is valid.
+  const expectReject = expect.status >= 400 && expect.status < 500 ? `expected ${expect.status}${expect.code ? ` ${expect.code}` : ''}` : undefined;
+  const sent = await c.send(t, operationId, { ...options, ...(path ? { path } : {}), ...(expectReject ? { expectReject } : {}) });
   const body = sent.res.json;
   must(sent.res.status === expect.status, `${operationId}: expected ${expect.status}`, sent);
   if (expect.code !== undefined) must(body?.code === expect.code, `${operationId}: expected code ${expect.code}`, sent);
