@@ -1,5 +1,5 @@
 import type { Handlers } from '../../generated/routes/handlers.js';
-import type { Role, Session, SpawnRequest, SpawnResponse, Task, WorkerStrategy } from '../../generated/types/index.js';
+import type { Role, Session, SpawnRequest, SpawnRequestEvent, SpawnResponse, Task, WorkerStrategy } from '../../generated/types/index.js';
 import { ContractError } from '../http/contract-error.js';
 import { createQueue } from '../queue/queue-ops.js';
 import { buildSpawnEnv, spawnCommandFor, type SpawnEnvVars } from '../spawn/env.js';
@@ -289,7 +289,7 @@ export function createSpawnHandlers({
     const envVars = envVarsFor(id, plan);
     const { session } = created;
     tx.emit('session:spawn', {
-      session,
+      session: session as SpawnRequestEvent['session'],
       command: spawnCommandFor(plan.role),
       cwd: plan.workingDir,
       envVars: { ...envVars },
@@ -300,7 +300,7 @@ export function createSpawnHandlers({
       parentSessionId: plan.parentSessionId,
       _isSpawnCreated: true,
     });
-    for (const event of created.events) tx.emit(event.name, event.data);
+    for (const event of created.events) tx.emitEvent(event);
     return {
       success: true,
       sessionId: id,

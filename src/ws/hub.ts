@@ -14,12 +14,15 @@ import { bearerToken, createTokenCheck, unauthorized } from '../http/auth.js';
 import type { CorsPolicy } from '../http/cors.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { WsStatus } from '../../generated/types/index.js';
+import type { EventName, EventPayloads } from '../../generated/events/index.js';
 
-/** One event as the store hands it over after a durable commit. */
-export interface HubEvent {
-  name: string;
-  data: unknown;
-}
+/**
+ * One event as the store hands it over after a durable commit: a name of the AsyncAPI event catalogue with
+ * exactly that event's payload type (the same type as the store's StoreEvent). The types are the first guard;
+ * the `validate` hook checks the payload again at run time (data read from disk, e.g. a CLI-written manifest,
+ * reaches events through casts).
+ */
+export type HubEvent = { [N in EventName]: { name: N; data: EventPayloads[N] } }[EventName];
 
 export type { WsStatus };
 type ReadyStateText = WsStatus['clients'][number]['readyStateText'];
