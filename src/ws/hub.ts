@@ -44,8 +44,10 @@ export interface EventHubOptions {
   /** Protocol-level ping interval to detect dead peers (default 30 s; 0 = off). */
   heartbeatMs?: number;
   /**
-   * Checks each event before it is sent (tests plug in the event catalogue's validators). A throw is logged
-   * and that event is not sent; the others of the broadcast still are.
+   * Checks each event before it is sent; the server plugs in the AsyncAPI catalogue's precompiled validators
+   * in every environment (docs/decisions.md, "Every broadcast is validated"). A throw means the payload
+   * violates spec/asyncapi.yaml: it is logged as an error, counted (`invalidEvents`) and that event is not
+   * sent; the others of the broadcast still are.
    */
   validate?: (event: HubEvent) => void;
   /** Time source for envelopes and pongs (default: the system clock). */
@@ -110,6 +112,7 @@ export class EventHub {
     this.corked.clear();
   };
   private closing = false;
+  private invalid = 0;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head);
 
   constructor(private readonly options: EventHubOptions) {
@@ -159,7 +162,11 @@ export class EventHub {
         try {
           this.options.validate(ev);
         } catch (err) {
-          this.logger.error({ err, event: ev.name }, 'event failed validation: not sent');
+          this.invalid++;
+          this.logger.error(
+            { err, event: ev.name, invalidEvents: this.invalid },
+            'event failed validation (violates spec/asyncapi.yaml): not sent',
+          );
           continue;
         }
       }
@@ -193,6 +200,11 @@ export class EventHub {
       return { readyState, readyStateText: READY_STATE_TEXT[readyState]! };
     });
     return { connectedClients: clients.length, clients };
+  }
+
+  /** Events refused by the `validate` hook since start (each was logged and not sent). */
+  get invalidEvents(): number {
+    return this.invalid;
   }
 
   /** Number of tracked sockets. */

@@ -346,6 +346,7 @@ describe('event validation hook', () => {
     await waitFor(() => got.length === 1, 2000, 'valid event');
     expect((got[0] as { type: string }).type).toBe('project:deleted');
     expect(lines.some((l) => l.includes('event failed validation'))).toBe(true);
+    expect(s.hub.invalidEvents).toBe(1);
   });
 });
 
