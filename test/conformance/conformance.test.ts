@@ -11,6 +11,7 @@ import type { Ctx } from './steps.js';
 import { Fuzzer, fuzzSeed } from './fuzz.js';
 import { modelTest } from './model.js';
 import { exampleProblems, replayExamples } from './examples.js';
+import { spawnCliMode, spawnServerMode, startFakeCliMode } from './spawn-modes.js';
 
 const c = new Conformance();
 let main: Started;
@@ -37,6 +38,15 @@ describe('conformance: scenarios (every documented status, exact events)', () =>
   it('spawn and queue', () => spawnAndQueue(ctx));
   it('skills, templates, health', () => skillsAndTemplates(ctx));
   it('protocol cases: 403 Host guard, 415, 413 on every operation', () => protocolCases(ctx), 60_000);
+});
+
+describe('conformance: spawn in both manifest modes (CONTRACT §8.5), events checked against the AsyncAPI catalogue', () => {
+  it('server mode (MANIFEST_GENERATOR=server)', () => spawnServerMode(ctx));
+  it('cli mode (MANIFEST_GENERATOR=cli, fake maestro CLI): with tasks, without tasks, an older single-task manifest', async () => {
+    const s = await startFakeCliMode();
+    others.push(s);
+    await spawnCliMode(c, s);
+  });
 });
 
 describe('conformance: examples', () => {
