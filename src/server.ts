@@ -68,7 +68,11 @@ export interface ServerDeps {
   createApiRouter?: (handlers: HandlerMap, options: { maxBodyBytes: number }) => RequestHandler;
   /** The handlers of every tag other than health (health is always added); default: src/handlers/*. */
   buildHandlers?: (ctx: HandlerContext) => HandlerMap;
-  /** Validate every event against the event catalogue before sending it; default: NODE_ENV=test. */
+  /**
+   * Validate every event against the AsyncAPI event catalogue before sending it (an invalid one is logged,
+   * counted and not sent); default: true, in every environment. Only tests of the hub's transport with
+   * stand-in payloads turn it off.
+   */
   validateEvents?: boolean;
   /** Hub tuning (tests use small limits). */
   hubOptions?: Pick<EventHubOptions, 'maxBufferedBytes' | 'slowConsumerGraceMs' | 'heartbeatMs' | 'maxPayload' | 'validate'>;
@@ -100,7 +104,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     hostGuard: config.hostIsLoopback,
     token: config.apiToken,
     clock,
-    validate: (deps.validateEvents ?? config.nodeEnv === 'test') ? validateAgainstCatalogue : undefined,
+    validate: deps.validateEvents === false ? undefined : validateAgainstCatalogue,
     ...deps.hubOptions,
   });
 
@@ -276,11 +280,17 @@ function defaultBuildHandlers(ctx: HandlerContext): HandlerMap {
   return handlers;
 }
 
-/** Tests: an event that is not in the AsyncAPI catalogue, or whose payload does not match it, is refused. */
-function validateAgainstCatalogue(event: HubEvent): void {
-  if (!isEventName(event.name)) throw new Error(`unknown event ${event.name}`);
-  const validate = eventValidators[event.name];
+/**
+ * The hub's check of every broadcast (docs/decisions.md): an event that is not in the AsyncAPI catalogue, or
+ * whose payload does not match its schema, is refused. The message names the first few schema errors, never
+ * the payload itself (it may be large).
+ */
+export function validateAgainstCatalogue(event: HubEvent): void {
+  const name: string = event.name;
+  if (!isEventName(name)) throw new Error(`unknown event ${name}`);
+  const validate = eventValidators[name];
   if (!validate(event.data)) {
-    throw new Error(`invalid ${event.name} payload: ${JSON.stringify(validate.errors ?? [])}`);
+    const errors = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+    throw new Error(`invalid ${name} payload: ${errors.join('; ')}`);
   }
 }

@@ -76,7 +76,7 @@ export function unlink(tx: Tx, stamps: RequestStamps, sessionId: string, taskId:
 
 /** Emits recorded events in order. */
 export function emitAll(tx: Tx, events: readonly StoreEvent[]): void {
-  for (const e of events) tx.emit(e.name, e.data);
+  for (const e of events) tx.emitEvent(e);
 }
 
 /** The ids of `next` missing from `prev` (in `next` order) and of `prev` missing from `next` (in `prev` order). */

@@ -53,10 +53,12 @@ function recordItemChange(
   operation: QueueItemOperation,
   queue: QueueState,
   item: QueueItem,
-  extra: Record<string, unknown> = {},
+  failReason: string | null = null,
 ): void {
   tx.putQueue(queue);
-  tx.emit(itemEventFor(operation), { sessionId: queue.sessionId, item, ...extra });
+  // queue:item_failed alone carries `reason` (string or null, CONTRACT §4.4).
+  if (operation === 'fail') tx.emit('queue:item_failed', { sessionId: queue.sessionId, item, reason: failReason });
+  else tx.emit(itemEventFor(operation), { sessionId: queue.sessionId, item });
   tx.emit('queue:updated', { sessionId: queue.sessionId, queue });
   const task = tx.getTask(item.taskId);
   if (task === undefined) return;
@@ -124,7 +126,7 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
         const body = input.readBody();
         const stamps = new RequestStamps(tx);
         const change = failQueueItem(queue, body.reason, clockFor(tx, stamps, queue));
-        recordItemChange(tx, stamps, 'fail', change.queue, change.item, { reason: change.reason });
+        recordItemChange(tx, stamps, 'fail', change.queue, change.item, change.reason);
         return change.body;
       });
     },

@@ -1,6 +1,6 @@
 import { requestDefaults } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
-import type { Role, Session, SpawnRequest, SpawnSource, SpawnResponse, Task, WorkerStrategy } from '../../generated/types/index.js';
+import type { Role, Session, SpawnRequest, SpawnRequestEvent, SpawnResponse, SpawnSource, Task, WorkerStrategy } from '../../generated/types/index.js';
 import { ContractError } from '../http/contract-error.js';
 import { createQueue } from '../queue/queue-ops.js';
 import { buildSpawnEnv, spawnCommandFor, type SpawnEnvVars } from '../spawn/env.js';
@@ -290,7 +290,7 @@ export function createSpawnHandlers({
     const envVars = envVarsFor(id, plan);
     const { session } = created;
     tx.emit('session:spawn', {
-      session,
+      session: session as SpawnRequestEvent['session'],
       command: spawnCommandFor(plan.role),
       cwd: plan.workingDir,
       envVars: { ...envVars },
@@ -301,7 +301,7 @@ export function createSpawnHandlers({
       parentSessionId: plan.parentSessionId,
       _isSpawnCreated: true,
     });
-    for (const event of created.events) tx.emit(event.name, event.data);
+    for (const event of created.events) tx.emitEvent(event);
     return {
       success: true,
       sessionId: id,

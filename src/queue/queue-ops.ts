@@ -201,18 +201,24 @@ export function sessionStatusFor(operation: QueueItemOperation): TaskSessionStat
   }
 }
 
+/** Item operation → the `queue:item_*` event it emits first (CONTRACT §9.3, §4.4). */
+export interface QueueItemEvents {
+  start: 'queue:item_started';
+  complete: 'queue:item_completed';
+  fail: 'queue:item_failed';
+  skip: 'queue:item_skipped';
+}
+
+const ITEM_EVENTS: QueueItemEvents = {
+  start: 'queue:item_started',
+  complete: 'queue:item_completed',
+  fail: 'queue:item_failed',
+  skip: 'queue:item_skipped',
+};
+
 /** The `queue:item_*` event an item operation emits first (CONTRACT §9.3, §4.4). */
-export function itemEventFor(operation: QueueItemOperation): string {
-  switch (operation) {
-    case 'start':
-      return 'queue:item_started';
-    case 'complete':
-      return 'queue:item_completed';
-    case 'fail':
-      return 'queue:item_failed';
-    case 'skip':
-      return 'queue:item_skipped';
-  }
+export function itemEventFor<O extends QueueItemOperation>(operation: O): QueueItemEvents[O] {
+  return ITEM_EVENTS[operation];
 }
 
 function processingIndex(items: readonly QueueItem[]): number {

@@ -48,6 +48,6 @@ export function buildSpawnEnv(input: SpawnEnvInput): SpawnEnvVars {
 }
 
 /** The command a terminal runs for a spawned session: `maestro {role} init` (CONTRACT §1.11 `command`, §8.7). */
-export function spawnCommandFor(role: Role): string {
+export function spawnCommandFor(role: Role): `maestro ${Role} init` {
   return `maestro ${role} init`;
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { WorkerStrategy } from '../../generated/types/index.js';
+import type { CliManifest, WorkerStrategy } from '../../generated/types/index.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { ManifestGenerationError } from './errors.js';
 import { normaliseSkills } from './manifest.js';
@@ -50,7 +50,7 @@ export function schemaProblem(validate: SchemaValidator): string {
  * template); validate; rewrite atomically with 2-space indentation. Returns the final object, which is what
  * `session:spawn` carries as `manifest`. Every failure is a ManifestGenerationError with the §8.5 reason.
  */
-export async function finaliseManifest(options: FinaliseOptions): Promise<Record<string, unknown>> {
+export async function finaliseManifest(options: FinaliseOptions): Promise<CliManifest> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readFile(options.manifestPath, 'utf8'));
@@ -86,7 +86,8 @@ export async function finaliseManifest(options: FinaliseOptions): Promise<Record
   } catch (error) {
     throw new ManifestGenerationError(errorText(error), undefined, { cause: error });
   }
-  return manifest;
+  // The checks above and the keys just set are exactly what CliManifest (schemas/manifest/cli-manifest.json) states.
+  return manifest as CliManifest;
 }
 
 /** §8.5 step 3: a non-empty `tasks[]`, or a legacy single `task` with an `id`. */

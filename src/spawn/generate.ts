@@ -1,5 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
-import type { Role, WorkerStrategy } from '../../generated/types/index.js';
+import type { CliManifest, Role, WorkerStrategy } from '../../generated/types/index.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { runCliManifestGenerate } from './cli-generator.js';
 import { manifestPathFor, sessionManifestDir } from './env.js';
@@ -38,8 +38,11 @@ export interface GenerateManifestOptions {
 
 export interface GeneratedManifest {
   manifestPath: string;
-  /** The final manifest as written to disk (`SpawnRequestEvent.manifest`). */
-  manifest: Record<string, unknown>;
+  /**
+   * The final manifest as written to disk (`SpawnRequestEvent.manifest`): in server mode it also matches
+   * SpawnManifest (checked before it is written); in cli mode only what CliManifest states is checked (§8.5).
+   */
+  manifest: CliManifest;
   /** cli mode: the CLI's captured output, for the log. */
   cliOutput?: CapturedOutput;
 }

@@ -38,14 +38,28 @@ import type { StoreLogger, LoadStats } from './load.js';
 import { loadDataDir } from './load.js';
 import type { DataDirLock } from './lock.js';
 import { acquireDataDirLock } from './lock.js';
+import type { EventName, EventPayloads } from '../../generated/events/index.js';
 
 export type { StoreLogger, LoadStats } from './load.js';
 
-/** One event recorded by `tx.emit`, delivered to `onCommit` after the mutation's files are durable. */
-export interface StoreEvent {
-  name: string;
-  data: unknown;
-}
+/**
+ * One event recorded by `tx.emit`, delivered to `onCommit` after the mutation's files are durable: a name of the
+ * AsyncAPI event catalogue (generated/events) with exactly that event's payload type. A discriminated union, so
+ * an object literal `{ name: 'task:deleted', data: task }` does not compile.
+ */
+export type StoreEvent = { [N in EventName]: { name: N; data: EventPayloads[N] } }[EventName];
+
+/**
+ * The payload `tx.emit(name, data)` accepts for the name type `N`: for one event name, exactly that event's
+ * payload type. For a name chosen at run time (`N` a union of names), a payload that is valid for every one of
+ * them (the intersection of their payload types), so that a computed name can never be paired with another
+ * event's payload: `EventPayloads[N]` alone would accept the union of the payloads.
+ */
+export type EmitPayload<N extends EventName> = (N extends EventName ? (data: EventPayloads[N]) => void : never) extends (
+  data: infer P,
+) => void
+  ? P
+  : never;
 
 /** Receives the events of one committed mutation, in emit order (CONTRACT §4.5). Called synchronously. */
 export type CommitListener = (events: readonly StoreEvent[]) => void;
@@ -121,8 +135,13 @@ export interface Tx extends StoreReader {
   deleteSession(id: string): boolean;
   deleteQueue(sessionId: string): boolean;
   deleteTemplate(id: string): boolean;
-  /** Record an event; delivered after the commit, in emit order. */
-  emit(name: string, data: unknown): void;
+  /**
+   * Record an event; delivered after the commit, in emit order. Only names of the event catalogue, each with
+   * exactly its payload type (see EmitPayload); a wrong name or payload shape does not compile.
+   */
+  emit<N extends EventName>(name: N, data: NoInfer<EmitPayload<N>>): void;
+  /** Record an event built beforehand (e.g. a LINK/UNLINK pair); the same as `emit(event.name, event.data)`. */
+  emitEvent(event: StoreEvent): void;
   /**
    * Write everything changed so far durably now, inside the mutation (spawn in cli mode needs the task files on
    * disk before the CLI runs). If the callback later throws, memory and the flushed files are restored.
@@ -992,9 +1011,15 @@ class TxImpl implements Tx {
     return this.store.deleteTx(this, 'template', id);
   }
 
-  emit(name: string, data: unknown): void {
+  emit<N extends EventName>(name: N, data: NoInfer<EmitPayload<N>>): void {
+    // EmitPayload<N> is assignable to EventPayloads[N] (for a single name they are equal; for a union the
+    // intersection is assignable to each member), which the type checker cannot see for a generic N.
+    this.emitEvent({ name, data } as StoreEvent);
+  }
+
+  emitEvent(event: StoreEvent): void {
     this.assertOpen();
-    this.events.push({ name, data });
+    this.events.push(event);
   }
 
   async flush(): Promise<void> {

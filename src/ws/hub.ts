@@ -15,12 +15,15 @@ import { bearerToken, createTokenCheck, unauthorized } from '../http/auth.js';
 import type { CorsPolicy } from '../http/cors.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { WsStatus } from '../../generated/types/index.js';
+import type { EventName, EventPayloads } from '../../generated/events/index.js';
 
-/** One event as the store hands it over after a durable commit. */
-export interface HubEvent {
-  name: string;
-  data: unknown;
-}
+/**
+ * One event as the store hands it over after a durable commit: a name of the AsyncAPI event catalogue with
+ * exactly that event's payload type (the same type as the store's StoreEvent). The types are the first guard;
+ * the `validate` hook checks the payload again at run time (data read from disk, e.g. a CLI-written manifest,
+ * reaches events through casts).
+ */
+export type HubEvent = { [N in EventName]: { name: N; data: EventPayloads[N] } }[EventName];
 
 export type { WsStatus };
 type ReadyStateText = WsStatus['clients'][number]['readyStateText'];
@@ -42,8 +45,10 @@ export interface EventHubOptions {
   /** Protocol-level ping interval to detect dead peers (default 30 s; 0 = off). */
   heartbeatMs?: number;
   /**
-   * Checks each event before it is sent (tests plug in the event catalogue's validators). A throw is logged
-   * and that event is not sent; the others of the broadcast still are.
+   * Checks each event before it is sent; the server plugs in the AsyncAPI catalogue's precompiled validators
+   * in every environment (docs/decisions.md, "Every broadcast is validated"). A throw means the payload
+   * violates spec/asyncapi.yaml: it is logged as an error, counted (`invalidEvents`) and that event is not
+   * sent; the others of the broadcast still are.
    */
   validate?: (event: HubEvent) => void;
   /** Time source for envelopes and pongs (default: the system clock). */
@@ -109,6 +114,7 @@ export class EventHub {
     this.corked.clear();
   };
   private closing = false;
+  private invalid = 0;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head);
 
   constructor(private readonly options: EventHubOptions) {
@@ -158,7 +164,11 @@ export class EventHub {
         try {
           this.options.validate(ev);
         } catch (err) {
-          this.logger.error({ err, event: ev.name }, 'event failed validation: not sent');
+          this.invalid++;
+          this.logger.error(
+            { err, event: ev.name, invalidEvents: this.invalid },
+            'event failed validation (violates spec/asyncapi.yaml): not sent',
+          );
           continue;
         }
       }
@@ -192,6 +202,11 @@ export class EventHub {
       return { readyState, readyStateText: READY_STATE_TEXT[readyState]! };
     });
     return { connectedClients: clients.length, clients };
+  }
+
+  /** Events refused by the `validate` hook since start (each was logged and not sent). */
+  get invalidEvents(): number {
+    return this.invalid;
   }
 
   /** Number of tracked sockets. */

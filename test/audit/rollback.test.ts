@@ -178,9 +178,9 @@ describe('§8.5 cli mode: a manifest without tasks is only a warning', () => {
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
     process.env.FAKE_MAESTRO_MODE = 'no-tasks';
     const config = testConfig({ MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: FAKE_CLI });
-    // The test-mode event check validates session:spawn against the AsyncAPI catalogue, whose manifest schema
-    // requires tasks[] ≥ 1 (the shape the server itself builds); this CLI output is legal per §8.5.
-    s = await startAudit({ config, logger, validateEvents: false });
+    // The hub validates every broadcast against the AsyncAPI catalogue: session:spawn's manifest may be a
+    // CliManifest (schemas/manifest/cli-manifest.json), so this CLI output (legal per §8.5) is sent.
+    s = await startAudit({ config, logger });
     const { p, t1 } = await fixture(s);
     const res = await s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id], skills: ['x'] });
     expect(res.status, res.text).toBe(201);
@@ -192,6 +192,7 @@ describe('§8.5 cli mode: a manifest without tasks is only a warning', () => {
     expect(events.map((e) => e.event)).toEqual(['session:spawn', 'task:session_added']);
     expect(events[0]!.data.manifest).toEqual(manifest);
     expect(lines.some((l) => l.includes('Manifest has no tasks'))).toBe(true);
+    expect(s.server.hub.invalidEvents).toBe(0);
   });
 });
 

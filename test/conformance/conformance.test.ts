@@ -12,6 +12,8 @@ import { Fuzzer, fuzzSeed } from './fuzz.js';
 import { modelTest } from './model.js';
 import { exampleProblems, replayExamples } from './examples.js';
 import { oracleSelfCheck } from './oracle-self-check.js';
+import { spawnCliMode, spawnServerMode, startFakeCliMode } from './spawn-modes.js';
+import { cliQueueRequests } from './cli-requests.js';
 
 const c = new Conformance();
 let main: Started;
@@ -45,6 +47,19 @@ describe('conformance: scenarios (every documented status, exact events)', () =>
   it('spawn and queue', () => spawnAndQueue(ctx));
   it('skills, templates, health', () => skillsAndTemplates(ctx));
   it('protocol cases: 403 Host guard, 415, 413 on every operation', () => protocolCases(ctx), 60_000);
+});
+
+describe('conformance: requests the maestro CLI v0.1.0 sends (CONTRACT §14.5)', () => {
+  it('queue start, complete and skip with the CLI\'s {} body (and with no body, an empty JSON body, extra keys)', () => cliQueueRequests(ctx));
+});
+
+describe('conformance: spawn in both manifest modes (CONTRACT §8.5), events checked against the AsyncAPI catalogue', () => {
+  it('server mode (MANIFEST_GENERATOR=server)', () => spawnServerMode(ctx));
+  it('cli mode (MANIFEST_GENERATOR=cli, fake maestro CLI): with tasks, without tasks, an older single-task manifest', async () => {
+    const s = await startFakeCliMode();
+    others.push(s);
+    await spawnCliMode(c, s);
+  });
 });
 
 describe('conformance: examples', () => {

@@ -77,8 +77,9 @@ export async function replayExamples(ctx: Ctx): Promise<number> {
         else if (op.path.startsWith('/api/projects')) params[prm.name] = P;
         else if (op.path.startsWith('/api/tasks')) params[prm.name] = tasks[0]!;
         else if (op.path.startsWith('/api/templates')) params[prm.name] = tpl;
-        else if (op.operationId === 'failQueueItem') params[prm.name] = Q;
-        else if (op.operationId === 'pushQueueItem') params[prm.name] = Q0;
+        // Q has a processing item (fail, complete, skip act on it); Q0 an empty queue (push; start answers "empty").
+        else if (['failQueueItem', 'completeQueueItem', 'skipQueueItem'].includes(op.operationId)) params[prm.name] = Q;
+        else if (['pushQueueItem', 'startQueueItem'].includes(op.operationId)) params[prm.name] = Q0;
         else params[prm.name] = S;
       }
       const sent = await c.send(t, op.operationId, { path: c.pathOf(op.operationId, params), json: body }, `example ${ex.name}`);

@@ -4,6 +4,7 @@ import { WebSocket } from 'ws';
 import { createLogger } from '../../src/log.js';
 import { closeCode, collect, openClient, refusedUpgrade, request, startTestServer, waitFor } from './helpers.js';
 import type { RunningServer } from '../../src/server.js';
+import type { HubEvent } from '../../src/ws/hub.js';
 
 type Started = Awaited<ReturnType<typeof startTestServer>>;
 const servers: RunningServer[] = [];
@@ -17,6 +18,14 @@ async function client(port: number, options: Parameters<typeof openClient>[1] = 
   const ws = await openClient(port, options);
   clients.push(ws);
   return ws;
+}
+/**
+ * These tests exercise the transport (framing, order, slow consumers, the validation hook) with small stand-in
+ * payloads and catalogue validation off; the hub's parameter type admits only catalogue events with their
+ * payload types, hence the cast.
+ */
+function rawBroadcast(s: { hub: RunningServer['hub'] }, events: ReadonlyArray<{ name: string; data: unknown }>): void {
+  s.hub.broadcast(events as unknown as readonly HubEvent[]);
 }
 afterEach(() => {
   for (const ws of clients.splice(0)) ws.terminate();
@@ -39,7 +48,7 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
     const binaryFlags: boolean[] = [];
     a.on('message', (_data, isBinary) => binaryFlags.push(isBinary));
     const before = Date.now();
-    s.hub.broadcast([
+    rawBroadcast(s, [
       { name: 'task:updated', data: { id: 'task_1', title: 'é ✓' } },
       { name: 'task:session_added', data: { taskId: 'task_1', sessionId: 'sess_1' } },
     ]);
@@ -63,8 +72,8 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
     const lengths = [base, 125, 126, 127, 1000, 65_535, 65_536, 65_537, 200_000];
     const fillers = lengths.map((n) => 'z'.repeat(n - base));
     const events = fillers.map((filler, i) => ({ name: 'task:updated', data: { i, filler } }));
-    s.hub.broadcast(events.slice(0, 3));
-    s.hub.broadcast(events.slice(3)); // same synchronous run: both calls leave in one socket write
+    rawBroadcast(s, events.slice(0, 3));
+    rawBroadcast(s, events.slice(3)); // same synchronous run: both calls leave in one socket write
     await waitFor(() => gotA.length === events.length, 5000, 'all frames');
     expect((gotA as Array<{ data: { i: number; filler: string } }>).map((m) => [m.data.i, m.data.filler.length])).toEqual(
       fillers.map((f, i) => [i, f.length]),
@@ -74,10 +83,10 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
   it('a pong answered between broadcasts of the same tick keeps every frame whole', async () => {
     const a = await client(s.port);
     const got = collect(a);
-    s.hub.broadcast([{ name: 'project:created', data: { id: 'p1' } }]);
+    rawBroadcast(s, [{ name: 'project:created', data: { id: 'p1' } }]);
     a.send(JSON.stringify({ type: 'ping' }));
     await waitFor(() => got.length === 2, 2000, 'event and pong');
-    s.hub.broadcast([{ name: 'project:created', data: { id: 'p2' } }]);
+    rawBroadcast(s, [{ name: 'project:created', data: { id: 'p2' } }]);
     await waitFor(() => got.length === 3, 2000, 'second event');
     expect((got as Array<{ type: string }>).map((m) => m.type)).toEqual(['project:created', 'pong', 'project:created']);
   });
@@ -98,7 +107,7 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
     a.close(1000);
     await closed;
     await waitFor(() => s.hub.size === n - 1, 2000, 'client dropped');
-    s.hub.broadcast([{ name: 'project:created', data: { id: 'p' } }]);
+    rawBroadcast(s, [{ name: 'project:created', data: { id: 'p' } }]);
     await waitFor(() => gotB.length === 1, 2000, 'message for b');
   });
 });
@@ -121,7 +130,7 @@ describe('client → server messages (CONTRACT §4.3)', () => {
     expect(pong.type).toBe('pong');
     expect(Number.isInteger(pong.timestamp)).toBe(true);
     // b gets nothing: a later broadcast is b's first message.
-    s.hub.broadcast([{ name: 'project:created', data: { id: 'p1' } }]);
+    rawBroadcast(s, [{ name: 'project:created', data: { id: 'p1' } }]);
     await waitFor(() => gotB.length === 1 && gotA.length === 2, 2000, 'broadcast');
     expect((gotB[0] as { type: string }).type).toBe('project:created');
   });
@@ -238,7 +247,7 @@ describe('slow consumer (CONTRACT §4.1)', () => {
     while (!serverSideClosing()) {
       if (sent > 4000) throw new Error('slow client was never dropped');
       for (let i = 0; i < 16; i++) {
-        s.hub.broadcast([{ name: 'task:updated', data: { sentAt: Date.now(), filler } }]);
+        rawBroadcast(s, [{ name: 'task:updated', data: { sentAt: Date.now(), filler } }]);
         sent++;
       }
       await waitFor(() => fastCount === sent, 5000, 'fast client to catch up');
@@ -246,7 +255,7 @@ describe('slow consumer (CONTRACT §4.1)', () => {
     // The fast client never waited for the slow one.
     expect(maxLagMs).toBeLessThan(1000);
     const t0 = Date.now();
-    s.hub.broadcast([{ name: 'task:updated', data: { sentAt: Date.now(), filler: '' } }]);
+    rawBroadcast(s, [{ name: 'task:updated', data: { sentAt: Date.now(), filler: '' } }]);
     await waitFor(() => fastCount === sent + 1, 1000, 'marker');
     expect(Date.now() - t0).toBeLessThan(500);
     // Once the slow client reads again it finds the 1008 close after its backlog.
@@ -292,7 +301,7 @@ describe('hub logging (CONTRACT §6.1 DEBUG, §4.1)', () => {
     const s = await start({}, { logger, hubOptions: { maxBufferedBytes: 1024, slowConsumerGraceMs: 50 } });
     const a = await client(s.port);
     await waitFor(() => s.hub.size === 1, 2000, 'client');
-    s.hub.broadcast([
+    rawBroadcast(s, [
       { name: 'project:created', data: { id: 'p' } },
       { name: 'project:updated', data: { id: 'p' } },
     ]);
@@ -305,7 +314,7 @@ describe('hub logging (CONTRACT §6.1 DEBUG, §4.1)', () => {
     a.pause();
     const closed = closeCode(a);
     for (let i = 0; i < 2000 && s.hub.status().clients.every((c) => c.readyState === 1); i++) {
-      s.hub.broadcast([{ name: 'task:updated', data: { filler: 'z'.repeat(64 * 1024) } }]);
+      rawBroadcast(s, [{ name: 'task:updated', data: { filler: 'z'.repeat(64 * 1024) } }]);
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(records().some((r) => r.level === 40 && String(r.msg).includes('slow consumer'))).toBe(true);
@@ -324,19 +333,20 @@ describe('event validation hook', () => {
       logger,
       hubOptions: {
         validate: (ev) => {
-          if (ev.name === 'bogus:event') throw new Error('unknown event');
+          if ((ev.name as string) === 'bogus:event') throw new Error('unknown event');
         },
       },
     });
     const a = await client(s.port);
     const got = collect(a);
-    s.hub.broadcast([
+    rawBroadcast(s, [
       { name: 'bogus:event', data: {} },
       { name: 'project:deleted', data: { id: 'p' } },
     ]);
     await waitFor(() => got.length === 1, 2000, 'valid event');
     expect((got[0] as { type: string }).type).toBe('project:deleted');
     expect(lines.some((l) => l.includes('event failed validation'))).toBe(true);
+    expect(s.hub.invalidEvents).toBe(1);
   });
 });
 

@@ -59,7 +59,7 @@ describe('spec/asyncapi.yaml', () => {
     expect(errors).toEqual([]);
     expect(document).toBeDefined();
     expect(document!.version()).toBe('3.0.0');
-    expect(document!.info().version()).toBe('1.1.0');
+    expect(document!.info().version()).toBe('1.2.0');
   });
 
   it('has one channel `events` at address `/` with a WebSocket binding', () => {

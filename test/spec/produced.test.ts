@@ -203,9 +203,39 @@ describe('events', () => {
     valid('events/spawn-request-event.json', event);
     valid('events/spawn-request-event.json', { ...event, parentSessionId: null, spawnSource: 'ui' });
     invalid('events/spawn-request-event.json', { ...event, _isSpawnCreated: false });
-    invalid('events/spawn-request-event.json', { ...event, manifest: { ...manifest, project: {} } });
     const { parentSessionId: _p, ...noParent } = event;
     invalid('events/spawn-request-event.json', noParent);
+  });
+});
+
+describe('SpawnRequestEvent.manifest in cli mode (§1.11, §8.5: the CLI\'s manifest after the checks)', () => {
+  const rel = 'events/spawn-request-event.json';
+  const eventWith = (m: unknown) => ({
+    session: { ...spawned, metadata: { ...spawned.metadata } },
+    command: 'maestro worker init', cwd: '/w', envVars: env, manifest: m, projectId: project.id, taskIds: [task.id],
+    spawnSource: 'ui', parentSessionId: null, _isSpawnCreated: true,
+  });
+  it('accepts what §8.5 lets through: no or empty tasks, a legacy single task, keys the server never writes', () => {
+    valid(rel, eventWith({ ...manifest, tasks: [] }));
+    const { tasks: _t, session: _s, context: _c, ...bare } = manifest as Record<string, unknown>;
+    valid(rel, eventWith(bare));
+    valid(rel, eventWith({ ...bare, task: { id: task.id } }));
+    valid(rel, eventWith({ ...manifest, project: {} }));
+    valid(rel, eventWith({ ...bare, manifestVersion: 2, role: 'custom-role', strategy: 'queue' }));
+  });
+  it('rejects what the checks and the finalisation never let through', () => {
+    const { manifestVersion: _v, ...noVersion } = manifest as Record<string, unknown>;
+    invalid(rel, eventWith(noVersion));
+    invalid(rel, eventWith({ ...manifest, manifestVersion: null }));
+    const { role: _r, ...noRole } = manifest as Record<string, unknown>;
+    invalid(rel, eventWith(noRole));
+    invalid(rel, eventWith({ ...manifest, role: null }));
+    const { skills: _k, ...noSkills } = manifest as Record<string, unknown>;
+    invalid(rel, eventWith(noSkills));
+    invalid(rel, eventWith({ ...manifest, skills: [1] }));
+    invalid(rel, eventWith({ ...manifest, strategy: 'simple' }));
+    invalid(rel, eventWith({ ...manifest, templateId: 7 }));
+    invalid(rel, eventWith([manifest]));
   });
 });
 

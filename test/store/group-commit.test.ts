@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ContractError } from '../../src/http/contract-error.js';
 import { fileSystemIO, type StoreIO } from '../../src/store/io.js';
 import { Store } from '../../src/store/store.js';
-import { cleanupTempDirs, diskSnapshot, eventSink, memorySnapshot, project, task, tempDir, until } from './helpers.js';
+import { cleanupTempDirs, diskSnapshot, emitMarker, eventSink, memorySnapshot, project, task, tempDir, until } from './helpers.js';
 
 afterEach(cleanupTempDirs);
 
@@ -72,14 +72,14 @@ describe('group commit', () => {
     const acked: number[] = [];
     const first = store.mutate((tx) => {
       tx.putTask(task('t0', 'p1'));
-      tx.emit('task:created', 0);
+      emitMarker(tx, 'task:created', 0);
     });
     first.then(() => acked.push(0));
     await until(() => g.calls.some((c) => c.startsWith('sync')), 'round 1 (t0) waits in its fsync');
     const rest = [1, 2, 3, 4].map((i) => {
       const p = store.mutate((tx) => {
         tx.putTask(task(`t${i}`, 'p1'));
-        tx.emit('task:created', i);
+        emitMarker(tx, 'task:created', i);
       });
       void p.then(() => acked.push(i));
       return p;
@@ -139,7 +139,7 @@ describe('group commit', () => {
     g.failSyncsWhen((dir) => dir.endsWith(join('tasks', 'p1')));
     const failing = store.mutate((tx) => {
       tx.putTask({ ...tx.getTask('t1')!, title: 'lost' });
-      tx.emit('task:updated', 'lost');
+      emitMarker(tx, 'task:updated', 'lost');
     });
     const failingResult = failing.catch((e: unknown) => e);
     await until(() => g.calls.some((c) => c.startsWith('sync') && c.endsWith(join('tasks', 'p1'))), 'the round reached its fsync');

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Project, QueueState, Session, Task, Template } from '../../src/store/entities.js';
-import type { Store, StoreEvent } from '../../src/store/store.js';
+import type { Store, StoreEvent, Tx } from '../../src/store/store.js';
 import type { StoreLogger } from '../../src/store/load.js';
 
 const dirs: string[] = [];
@@ -117,6 +117,15 @@ export function memorySnapshot(store: Store): Record<string, unknown> {
   }
   for (const t of store.listTemplates()) out[join('templates', `${t.id}.json`)] = t;
   return JSON.parse(JSON.stringify(out)) as Record<string, unknown>;
+}
+
+/**
+ * Records an opaque marker event. The store never looks at event names or payloads (it only keeps them in
+ * order and delivers them after the commit), so its tests use markers such as `('a', 1)`; `tx.emit` itself
+ * accepts only catalogue events with their payload types (test/types/emit.typecheck.ts), hence the cast here.
+ */
+export function emitMarker(tx: Tx, name: string, data: unknown): void {
+  tx.emitEvent({ name, data } as unknown as StoreEvent);
 }
 
 /** Collects committed events. */

@@ -7,7 +7,7 @@ import { ContractError } from '../../src/http/contract-error.js';
 import { fileSystemIO, type StoreIO } from '../../src/store/io.js';
 import { UnsafeIdError } from '../../src/store/layout.js';
 import { Store, type StoreEvent } from '../../src/store/store.js';
-import { cleanupTempDirs, diskSnapshot, eventSink, memorySnapshot, project, queue, session, task, tempDir, template } from './helpers.js';
+import { cleanupTempDirs, diskSnapshot, emitMarker, eventSink, memorySnapshot, project, queue, session, task, tempDir, template } from './helpers.js';
 
 afterEach(cleanupTempDirs);
 
@@ -125,7 +125,7 @@ describe('mutate: write-through (CONTRACT §5.4)', () => {
     const { store, sink } = await seeded(dataDir, { io });
     calls.length = 0;
     const result = await store.mutate((tx) => {
-      tx.emit('x:y', { a: 1 });
+      emitMarker(tx, 'x:y', { a: 1 });
       return 42;
     });
     expect(result).toBe(42);
@@ -208,7 +208,7 @@ describe('mutate: a callback that throws (CONTRACT §0.8)', () => {
         tx.deleteSession('s1');
         tx.putProject(project('p_new'));
         tx.putTask(task('t_new', 'p_new'));
-        tx.emit('task:updated', {});
+        emitMarker(tx, 'task:updated', {});
         await new Promise((r) => setTimeout(r, 1));
         throw boom;
       }),
@@ -253,7 +253,7 @@ describe('mutate: a failing write (CONTRACT §0.8, §5.4)', () => {
         for (const id of ['t1', 't2']) tx.putTask({ ...tx.getTask(id)!, sessionIds: ['s1'], updatedAt: tx.bump(tx.getTask(id)!.updatedAt) });
         tx.putProject({ ...tx.getProject('p1')!, name: 'changed' });
         tx.deleteTemplate('tm1');
-        tx.emit('session:created', {});
+        emitMarker(tx, 'session:created', {});
         return 'never';
       })
       .catch((e: unknown) => e);
@@ -297,7 +297,7 @@ describe('mutate: a failing write (CONTRACT §0.8, §5.4)', () => {
       store.mutate((tx) => {
         tx.putSession(session('s1', 'p1', { taskIds: ['t1'] }));
         tx.putTask({ ...tx.getTask('t1')!, sessionIds: ['s1'] });
-        tx.emit('session:created', {});
+        emitMarker(tx, 'session:created', {});
       }),
     ).rejects.toMatchObject({ status: 500, code: 'INTERNAL_ERROR' });
     expect(memorySnapshot(store)).toEqual(memBefore);
@@ -338,7 +338,7 @@ describe('mutate: tx.flush', () => {
         expect(JSON.parse(readFileSync(join(dataDir, 'tasks', 'p1', 't1.json'), 'utf8')).sessionIds).toEqual(['s1']);
         expect(existsSync(join(dataDir, 'templates', 'tm1.json'))).toBe(false);
         tx.putTask({ ...tx.getTask('t2')!, title: 'later' });
-        tx.emit('session:spawn', {});
+        emitMarker(tx, 'session:spawn', {});
         throw new ContractError(500, 'manifest_generation_failed', 'Failed to generate manifest: x');
       }),
     ).rejects.toMatchObject({ code: 'manifest_generation_failed' });
@@ -385,10 +385,10 @@ describe('mutate: events (CONTRACT §4.5)', () => {
     await store.mutate((tx) => {
       const s = session('s1', 'p1', { taskIds: ['t1'] });
       tx.putSession(s);
-      tx.emit('session:created', s);
+      emitMarker(tx, 'session:created', s);
       const t = { ...tx.getTask('t1')!, sessionIds: ['s1'] };
       tx.putTask(t);
-      tx.emit('task:session_added', { taskId: 't1', sessionId: 's1' });
+      emitMarker(tx, 'task:session_added', { taskId: 't1', sessionId: 's1' });
     });
     expect(observed).toHaveLength(1);
     expect(observed[0]!.events.map((e) => e.name)).toEqual(['session:created', 'task:session_added']);
@@ -407,7 +407,7 @@ describe('mutate: events (CONTRACT §4.5)', () => {
         throw new Error('hub down');
       },
     });
-    await expect(store.mutate((tx) => tx.emit('project:created', {}))).resolves.toBeUndefined();
+    await expect(store.mutate((tx) => emitMarker(tx, 'project:created', {}))).resolves.toBeUndefined();
     expect(warnings.some((w) => w.includes('hub down'))).toBe(true);
     store.setCommitListener(undefined);
     await store.close();
@@ -428,9 +428,9 @@ describe('mutate: serialisation (CONTRACT §0.8)', () => {
           const p = tx.getProject('p1')!;
           await new Promise((r) => setTimeout(r, Math.random() * 3));
           tx.putProject({ ...p, description: `${p.description}${i},` });
-          tx.emit('a', i);
+          emitMarker(tx, 'a', i);
           await new Promise((r) => setTimeout(r, Math.random() * 2));
-          tx.emit('b', i);
+          emitMarker(tx, 'b', i);
           return i;
         }),
       ),
@@ -488,7 +488,8 @@ describe('mutate: misuse is caught', () => {
     const { store } = await seeded(dataDir);
     const leaked = await store.mutate((tx) => tx);
     expect(() => leaked.putProject(project('late'))).toThrow(/transaction is over/);
-    expect(() => leaked.emit('x', 1)).toThrow(/transaction is over/);
+    expect(() => leaked.emit('project:deleted', { id: 'late' })).toThrow(/transaction is over/);
+    expect(() => leaked.emitEvent({ name: 'project:deleted', data: { id: 'late' } })).toThrow(/transaction is over/);
     expect(store.getProject('late')).toBeUndefined();
     await store.close();
   });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ContractError } from '../../src/http/contract-error.js';
 import { fileSystemIO, type StoreIO } from '../../src/store/io.js';
 import { Store } from '../../src/store/store.js';
-import { cleanupTempDirs, diskSnapshot, eventSink, memorySnapshot, project, task, tempDir, until } from './helpers.js';
+import { cleanupTempDirs, diskSnapshot, emitMarker, eventSink, memorySnapshot, project, task, tempDir, until } from './helpers.js';
 
 afterEach(cleanupTempDirs);
 
@@ -91,13 +91,13 @@ describe('overlapping commit rounds', () => {
     const acked: string[] = [];
     const first = store.mutate((tx) => {
       tx.putTask({ ...tx.getTask('t1')!, title: 'first' });
-      tx.emit('task:updated', 'first');
+      emitMarker(tx, 'task:updated', 'first');
     });
     void first.then(() => acked.push('first'));
     await until(() => c.calls.some((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p1'))), 'round 1 waits in the fsync of tasks/p1');
     const second = store.mutate((tx) => {
       tx.putTask({ ...tx.getTask('t2')!, title: 'second' });
-      tx.emit('task:updated', 'second');
+      emitMarker(tx, 'task:updated', 'second');
     });
     void second.then(() => acked.push('second'));
     await until(() => c.calls.some((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p2'))), 'round 2 synced tasks/p2');
@@ -163,7 +163,7 @@ describe('overlapping commit rounds', () => {
     // Round 1: succeeds.
     const ok = store.mutate((tx) => {
       tx.putTask({ ...tx.getTask('t2')!, title: 'kept' });
-      tx.emit('task:updated', 'kept');
+      emitMarker(tx, 'task:updated', 'kept');
     });
     await until(() => c.calls.some((call) => call.kind === 'sync' && call.path.endsWith(join('tasks', 'p2'))), 'round 1 waits in its fsync');
     const memAfterOk = memorySnapshot(store);
@@ -172,7 +172,7 @@ describe('overlapping commit rounds', () => {
     const failing = store
       .mutate((tx) => {
         tx.putTask({ ...tx.getTask('t1')!, title: 'lost' });
-        tx.emit('task:updated', 'lost');
+        emitMarker(tx, 'task:updated', 'lost');
       })
       .catch((e: unknown) => e);
     await until(() => c.writesOf('t1.json') === 1, "round 2's write of t1 was made (and failed)");
@@ -182,7 +182,7 @@ describe('overlapping commit rounds', () => {
       .mutate((tx) => {
         tx.putTask(task('t9', 'p1', { title: `after ${tx.getTask('t1')!.title}` }));
         tx.putProject({ ...tx.getProject('p1')!, name: 'follower' });
-        tx.emit('task:created', 't9');
+        emitMarker(tx, 'task:created', 't9');
       })
       .catch((e: unknown) => e);
     await until(() => c.writesOf('t9.json') === 1, 'round 3 wrote t9 while round 2 was failing');

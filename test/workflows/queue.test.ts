@@ -44,6 +44,8 @@ beforeEach(async () => {
 afterEach(cleanup);
 
 const at = (id: string) => withParams({ id });
+/** E29, E30, E32: their optional body (CONTRACT §14.5) is `{}` when the request has none (§0.5). */
+const atNoBody = (id: string) => ({ ...withParams({ id }), body: {} });
 const queueOf = (id = qs.id): QueueState => h.store.getQueue(id)!;
 
 /** Every queue endpoint, called with an empty body where it takes one. */
@@ -51,10 +53,10 @@ function allEndpoints(id: string): Array<[string, () => Promise<unknown>]> {
   return [
     ['E27 getQueue', () => q.getQueue(at(id))],
     ['E28 peekQueue', () => q.peekQueue(at(id))],
-    ['E29 startQueueItem', () => q.startQueueItem(at(id))],
-    ['E30 completeQueueItem', () => q.completeQueueItem(at(id))],
+    ['E29 startQueueItem', () => q.startQueueItem(atNoBody(id))],
+    ['E30 completeQueueItem', () => q.completeQueueItem(atNoBody(id))],
     ['E31 failQueueItem', () => q.failQueueItem(lateBody({ id }, {}))],
-    ['E32 skipQueueItem', () => q.skipQueueItem(at(id))],
+    ['E32 skipQueueItem', () => q.skipQueueItem(atNoBody(id))],
     ['E33 listQueueItems', () => q.listQueueItems(at(id))],
     ['E34 pushQueueItem', () => q.pushQueueItem(lateBody({ id }, { taskId: t3.id }))],
   ];
@@ -142,10 +144,10 @@ describe('reads: E27 state, E28 top, E33 items', () => {
 
   it('E28 peeks at the first queued item, and answers the empty message when none is queued', async () => {
     expect(await q.peekQueue(at(qs.id))).toEqual({ hasMore: true, item: { taskId: t1.id, status: 'queued', addedAt: qs.startedAt } });
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     expect((await q.peekQueue(at(qs.id))).item?.taskId).toBe(t2.id);
-    await q.skipQueueItem(at(qs.id)); // skips the processing t1
-    await q.skipQueueItem(at(qs.id)); // skips the queued t2
+    await q.skipQueueItem(atNoBody(qs.id)); // skips the processing t1
+    await q.skipQueueItem(atNoBody(qs.id)); // skips the queued t2
     h.clearEvents();
     expect(await q.peekQueue(at(qs.id))).toEqual({ hasMore: false, item: null, message: 'Queue is empty - all tasks processed' });
     expect(h.events).toEqual([]);
@@ -155,7 +157,7 @@ describe('reads: E27 state, E28 top, E33 items', () => {
 describe('E29 start', () => {
   it('starts the first queued item: item, queue and task side effect, events in order, files written', async () => {
     const now = T0 + 10;
-    const result = await q.startQueueItem(at(qs.id));
+    const result = await q.startQueueItem(atNoBody(qs.id));
     const started = { taskId: t1.id, status: 'processing', addedAt: qs.startedAt, startedAt: now };
     expect(result).toEqual({ success: true, item: started, message: `Started processing task ${t1.id}` });
 
@@ -180,10 +182,10 @@ describe('E29 start', () => {
   });
 
   it('twice in a row → 400 "Already processing task {taskId}", nothing changes', async () => {
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     h.clearEvents();
     const before = await diskSnapshot(h.dataDir);
-    const e = await expectError(q.startQueueItem(at(qs.id)), 400, 'VALIDATION_ERROR', `Already processing task ${t1.id}`);
+    const e = await expectError(q.startQueueItem(atNoBody(qs.id)), 400, 'VALIDATION_ERROR', `Already processing task ${t1.id}`);
     expect(e.message.toLowerCase()).toContain('already processing'); // CONTRACT §11.5
     expect(await diskSnapshot(h.dataDir)).toEqual(before);
     expect(h.events).toEqual([]);
@@ -192,8 +194,8 @@ describe('E29 start', () => {
   it('still 400 while processing even when nothing else is queued', async () => {
     const p = t1.projectId;
     const one = await createSession(h.store, { projectId: p, taskIds: [t3.id], strategy: 'queue' });
-    await q.startQueueItem(at(one.id));
-    await expectError(q.startQueueItem(at(one.id)), 400, 'VALIDATION_ERROR', `Already processing task ${t3.id}`);
+    await q.startQueueItem(atNoBody(one.id));
+    await expectError(q.startQueueItem(atNoBody(one.id)), 400, 'VALIDATION_ERROR', `Already processing task ${t3.id}`);
   });
 
   it('an empty queue gives the empty answer with no change and no event', async () => {
@@ -201,7 +203,7 @@ describe('E29 start', () => {
     h.clearEvents();
     h.clock.advance(5);
     const before = await diskSnapshot(h.dataDir);
-    const result = await q.startQueueItem(at(empty.id));
+    const result = await q.startQueueItem(atNoBody(empty.id));
     expect(result).toEqual({ success: true, item: null, empty: true, message: 'Queue is empty — no items to process' });
     expect(queueOf(empty.id).updatedAt).toBe(empty.startedAt);
     expect(await diskSnapshot(h.dataDir)).toEqual(before);
@@ -209,19 +211,19 @@ describe('E29 start', () => {
   });
 
   it('a queue whose items are all finished also gives the empty answer', async () => {
-    await q.startQueueItem(at(qs.id));
-    await q.completeQueueItem(at(qs.id));
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
+    await q.completeQueueItem(atNoBody(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     await q.failQueueItem(lateBody({ id: qs.id }, {}));
     h.clearEvents();
-    expect((await q.startQueueItem(at(qs.id))).item).toBeNull();
+    expect((await q.startQueueItem(atNoBody(qs.id))).item).toBeNull();
     expect(h.events).toEqual([]);
   });
 
   it('proceeds without a task update when the item task was deleted', async () => {
     await core(h.store).tasks.deleteTask(withParams({ id: t1.id }));
     h.clearEvents();
-    const result = await q.startQueueItem(at(qs.id));
+    const result = await q.startQueueItem(atNoBody(qs.id));
     expect(result.item?.taskId).toBe(t1.id);
     expect(eventNames(h.events)).toEqual(['queue:item_started', 'queue:updated']);
   });
@@ -229,16 +231,16 @@ describe('E29 start', () => {
 
 describe('E30 complete', () => {
   it('nothing processing → 400 "No task is currently being processed"', async () => {
-    await expectError(q.completeQueueItem(at(qs.id)), 400, 'VALIDATION_ERROR', 'No task is currently being processed');
+    await expectError(q.completeQueueItem(atNoBody(qs.id)), 400, 'VALIDATION_ERROR', 'No task is currently being processed');
     expect(h.events).toEqual([]);
   });
 
   it('completes the processing item; next stays queued; events item_completed → updated → task:updated', async () => {
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     h.clearEvents();
     h.clock.advance(3);
     const now = T0 + 13;
-    const result = await q.completeQueueItem(at(qs.id));
+    const result = await q.completeQueueItem(atNoBody(qs.id));
     const done = { taskId: t1.id, status: 'completed', addedAt: qs.startedAt, startedAt: T0 + 10, completedAt: now };
     const next = { taskId: t2.id, status: 'queued', addedAt: qs.startedAt };
     expect(result).toEqual({ success: true, completedItem: done, nextItem: next, hasMore: true, message: `Completed ${t1.id}. Next: ${t2.id}` });
@@ -256,17 +258,17 @@ describe('E30 complete', () => {
   });
 
   it('says "Queue is empty." when no item is left queued', async () => {
-    await q.startQueueItem(at(qs.id));
-    await q.completeQueueItem(at(qs.id));
-    await q.startQueueItem(at(qs.id));
-    const result = await q.completeQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
+    await q.completeQueueItem(atNoBody(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
+    const result = await q.completeQueueItem(atNoBody(qs.id));
     expect(result).toMatchObject({ nextItem: null, hasMore: false, message: `Completed ${t2.id}. Queue is empty.` });
   });
 });
 
 describe('E31 fail', () => {
   it('stores a non-blank reason and sends it in queue:item_failed', async () => {
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     h.clearEvents();
     const result = await q.failQueueItem(lateBody({ id: qs.id }, { reason: 'tests are red' }));
     expect(result.failedItem).toMatchObject({ taskId: t1.id, status: 'failed', failReason: 'tests are red', completedAt: T0 + 10 });
@@ -284,7 +286,7 @@ describe('E31 fail', () => {
     ['absent', {}],
     ['blank', { reason: '   ' }],
   ])('a %s reason gives no failReason and reason null in the event', async (_label, body) => {
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     h.clearEvents();
     const result = await q.failQueueItem(lateBody({ id: qs.id }, body));
     expect(result.failedItem).not.toHaveProperty('failReason');
@@ -305,9 +307,9 @@ describe('E31 fail', () => {
 
 describe('E32 skip', () => {
   it('skips the processing item when there is one', async () => {
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     h.clearEvents();
-    const result = await q.skipQueueItem(at(qs.id));
+    const result = await q.skipQueueItem(atNoBody(qs.id));
     expect(result).toMatchObject({
       success: true,
       skippedItem: { taskId: t1.id, status: 'skipped', startedAt: T0 + 10, completedAt: T0 + 10 },
@@ -322,16 +324,16 @@ describe('E32 skip', () => {
   });
 
   it('else skips the first queued item', async () => {
-    const result = await q.skipQueueItem(at(qs.id));
+    const result = await q.skipQueueItem(atNoBody(qs.id));
     expect(result.skippedItem).toEqual({ taskId: t1.id, status: 'skipped', addedAt: qs.startedAt, completedAt: T0 + 10 });
     expect(result.message).toBe(`Skipped ${t1.id}. Next: ${t2.id}`);
   });
 
   it('nothing to skip → 400 "No task to skip"', async () => {
-    await q.skipQueueItem(at(qs.id));
-    await q.skipQueueItem(at(qs.id));
+    await q.skipQueueItem(atNoBody(qs.id));
+    await q.skipQueueItem(atNoBody(qs.id));
     h.clearEvents();
-    await expectError(q.skipQueueItem(at(qs.id)), 400, 'VALIDATION_ERROR', 'No task to skip');
+    await expectError(q.skipQueueItem(atNoBody(qs.id)), 400, 'VALIDATION_ERROR', 'No task to skip');
     expect(h.events).toEqual([]);
   });
 });
@@ -373,8 +375,8 @@ describe('E34 push', () => {
   });
 
   it('a task already in the queue (any status, here completed) → 400 "Task {taskId} already in queue"', async () => {
-    await q.startQueueItem(at(qs.id));
-    await q.completeQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
+    await q.completeQueueItem(atNoBody(qs.id));
     h.clearEvents();
     const before = await diskSnapshot(h.dataDir);
     const e = await expectError(q.pushQueueItem(lateBody({ id: qs.id }, { taskId: t1.id })), 400, 'VALIDATION_ERROR', `Task ${t1.id} already in queue`);
@@ -392,8 +394,8 @@ describe('E34 push', () => {
   });
 
   it('top.hasMore turns true after a push to a drained queue (the CLI polls on it)', async () => {
-    await q.skipQueueItem(at(qs.id));
-    await q.skipQueueItem(at(qs.id));
+    await q.skipQueueItem(atNoBody(qs.id));
+    await q.skipQueueItem(atNoBody(qs.id));
     expect((await q.peekQueue(at(qs.id))).hasMore).toBe(false);
     await q.pushQueueItem(lateBody({ id: qs.id }, { taskId: t3.id }));
     expect(await q.peekQueue(at(qs.id))).toMatchObject({ hasMore: true, item: { taskId: t3.id } });
@@ -403,10 +405,10 @@ describe('E34 push', () => {
 describe('stamps and persistence', () => {
   it('stamps only move forward within one millisecond (CONTRACT §0.2)', async () => {
     // The clock does not move between these requests.
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     const afterStart = queueOf().updatedAt;
     const taskAfterStart = h.store.getTask(t1.id)!.updatedAt;
-    await q.completeQueueItem(at(qs.id));
+    await q.completeQueueItem(atNoBody(qs.id));
     expect(queueOf().updatedAt).toBe(afterStart + 1);
     expect(h.store.getTask(t1.id)!.updatedAt).toBe(taskAfterStart + 1);
     // Items keep the request's own clock reading.
@@ -414,10 +416,10 @@ describe('stamps and persistence', () => {
   });
 
   it('the queue survives a restart exactly', async () => {
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     await q.failQueueItem(lateBody({ id: qs.id }, { reason: 'nope' }));
     await q.pushQueueItem(lateBody({ id: qs.id }, { taskId: t3.id }));
-    await q.startQueueItem(at(qs.id));
+    await q.startQueueItem(atNoBody(qs.id));
     const before = await q.getQueue(at(qs.id));
     const taskBefore = h.store.getTask(t2.id);
     expect(await readJson(path.join(h.dataDir, 'queues', `${qs.id}.json`))).toEqual(before.queue);
@@ -427,7 +429,7 @@ describe('stamps and persistence', () => {
     expect(await q.getQueue(at(qs.id))).toEqual(before);
     expect(h.store.getTask(t2.id)).toEqual(taskBefore);
     expect(before.stats).toEqual({ total: 3, queued: 1, processing: 1, completed: 0, failed: 1, skipped: 0 });
-    await expectError(q.startQueueItem(at(qs.id)), 400, 'VALIDATION_ERROR', `Already processing task ${t2.id}`);
+    await expectError(q.startQueueItem(atNoBody(qs.id)), 400, 'VALIDATION_ERROR', `Already processing task ${t2.id}`);
   });
 
   it('errors are ContractErrors with the contract body shape', async () => {

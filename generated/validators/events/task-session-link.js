@@ -2,7 +2,7 @@
 "use strict";
 export const validate = validate69;
 export default validate69;
-const schema107 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://maestro.local/schemas/events/task-session-link.json","title":"TaskSessionLinkPayload","description":"CONTRACT §4.4: `data` of `task:session_added` and `task:session_removed`.","type":"object","required":["taskId","sessionId"],"properties":{"taskId":{"type":"string"},"sessionId":{"type":"string"}},"additionalProperties":false};
+const schema108 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://maestro.local/schemas/events/task-session-link.json","title":"TaskSessionLinkPayload","description":"CONTRACT §4.4: `data` of `task:session_added` and `task:session_removed`.","type":"object","required":["taskId","sessionId"],"properties":{"taskId":{"type":"string"},"sessionId":{"type":"string"}},"additionalProperties":false};
 
 function validate69(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://maestro.local/schemas/events/task-session-link.json" */;
