@@ -16,7 +16,7 @@ export function emitEvents(spec: LoadedSpec, out: Output, templatesRoot: string)
   const sorted = [...files.values()].sort((a, b) => (a.relPath < b.relPath ? -1 : 1));
   const view = {
     typeImports: sorted.map((f) => f.title).join(', '),
-    validatorImports: sorted.map((f) => ({ name: importName(f), path: `../validators/${f.name}.js` })),
+    validatorImports: sorted.map((f) => ({ name: importName(f) })),
     events: events.map((e) => ({ ...e, validator: importName(e.payload) })),
     control: control.map((c) => ({ name: c.name, message: c.messageKey, payloadSchema: c.payload?.relPath ?? null })),
   };

@@ -47,7 +47,7 @@ export function emitRoutes(spec: LoadedSpec, out: Output, templatesRoot: string)
   }
   const validatorImports = [...validatorFiles.values()]
     .sort((a, b) => (a.relPath < b.relPath ? -1 : 1))
-    .map((file) => ({ name: importName(file), path: `../validators/${file.name}.js` }));
+    .map((file) => ({ name: importName(file) }));
   const bodyRules = [...bodyFiles.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([relPath, op]) => {

@@ -1,7 +1,10 @@
 /**
- * generated/validators/: one Ajv2020 standalone ESM module per schema file (`<folder>/<file>.js` plus a
- * `.d.ts` typing it as a type guard for the schema's generated type). Formats come from ajv-formats'
- * runtime module, imported by the generated code; nothing is compiled at run time.
+ * generated/validators/: ONE Ajv2020 standalone ESM module for every schema file (`index.js`, Ajv's multi-export
+ * standalone code) plus `index.d.ts` typing each export as a type guard for the schema's generated type, and
+ * `compiled-validator.ts`. All schemas live in one Ajv instance compiled with `inlineRefs: false`, so every schema
+ * file becomes exactly one function and a `$ref` to it is a call to that function: a shared schema
+ * (`common/timestamp.json`, …) is compiled once, and editing it changes one generated validator file.
+ * Formats come from ajv-formats' runtime module, imported by the generated code; nothing is compiled at run time.
  */
 import Ajv2020Module from 'ajv/dist/2020.js';
 import standaloneModule from 'ajv/dist/standalone/index.js';
@@ -9,7 +12,7 @@ import addFormatsModule from 'ajv-formats';
 import { _ } from 'ajv';
 import type { LoadedSpec, SchemaFile } from './load-spec.js';
 import type { Output, Source } from './output.js';
-import { extensionKeywords, referencedFiles } from './schema-tools.js';
+import { extensionKeywords } from './schema-tools.js';
 
 // The three packages are CommonJS; under ESM their default export may arrive wrapped.
 type Ajv2020Ctor = typeof import('ajv/dist/2020.js').default;
@@ -26,6 +29,10 @@ export const strictTypeNotes: string[] = [];
 export function createAjv(spec: LoadedSpec): InstanceType<Ajv2020Ctor> {
   const ajv = new Ajv2020({
     allErrors: true,
+    // Every `$ref` stays a call to the referenced schema's own function instead of a copy of its code, so a
+    // shared schema is compiled once (see the module comment). Errors raised inside a referenced schema carry a
+    // `schemaPath` relative to that schema (`#/minimum`); instancePath, keyword, params and message are as before.
+    inlineRefs: false,
     strict: true,
     // `anyOf: [{required: [a]}, {required: [b]}]` and `then: {required: [...]}` are the conventions' way to
     // express cross-field rules (spec-conventions §2 rule 6); strictRequired would reject them.
@@ -76,34 +83,72 @@ export function requireToImports(code: string): string {
   return ['"use strict";', ...imports, body].join('\n');
 }
 
-export function validatorPath(file: SchemaFile): string {
-  return `validators/${file.name}`;
+/** Generated module (relative to generated/) holding every schema's validator. */
+export const VALIDATORS_MODULE = 'validators/index.js';
+
+/**
+ * What `index.d.ts` is derived from: the schema files' paths and titles (not their contents, so a constraint or
+ * description edit leaves it, and its header, unchanged).
+ */
+function titlesSource(spec: LoadedSpec): Source {
+  return {
+    relPath: 'schemas/**/*.json (paths and titles)',
+    text: spec.schemas.map((f) => `${f.relPath}\t${f.title}`).join('\n'),
+  };
 }
 
 export function emitValidators(spec: LoadedSpec, out: Output): void {
   const ajv = createAjv(spec);
+  const exports: Record<string, string> = {};
   for (const file of spec.schemas) {
-    const validate = ajv.getSchema(file.id);
-    if (!validate) throw new Error(`codegen: Ajv lost schema ${file.id}`);
-    const sources: Source[] = [file, ...referencedFiles(spec, file)];
-    const code = requireToImports(standaloneCode(ajv, validate));
-    out.add(`${validatorPath(file)}.js`, sources, code);
-    const depth = file.name.split('/').length;
-    const up = '../'.repeat(depth);
-    out.add(
-      `${validatorPath(file)}.d.ts`,
-      sources,
-      [
-        `import type { CompiledValidator } from '${up}validators/compiled-validator.js';`,
-        `import type { ${file.title} } from '${up}types/index.js';`,
-        '',
-        `/** Ajv standalone validator for ${file.relPath} (${file.title}). */`,
-        `declare const validate: CompiledValidator<${file.title}>;`,
-        'export default validate;',
-        'export { validate };',
-      ].join('\n'),
-    );
+    if (!ajv.getSchema(file.id)) throw new Error(`codegen: Ajv lost schema ${file.id}`);
+    exports[importName(file)] = file.id;
   }
+  // One standalone module: each schema is compiled once, into one function; `$ref`s between files call it.
+  const code = requireToImports(standaloneCode(ajv, exports));
+  out.add(
+    VALIDATORS_MODULE,
+    spec.schemas,
+    [
+      code.replace(/\s*$/, ''),
+      '',
+      '/** Every schema validator by the schema title (tests and tools; importers take the named exports). */',
+      'export const validators = {',
+      ...spec.schemas.map((f) => `  ${f.title}: ${importName(f)},`),
+      '};',
+      '',
+      '/** Schema file (relative to the project root) → title. */',
+      'export const schemaTitles = {',
+      ...spec.schemas.map((f) => `  '${f.relPath}': '${f.title}',`),
+      '};',
+    ].join('\n'),
+  );
+  out.add(
+    'validators/index.d.ts',
+    [titlesSource(spec)],
+    [
+      "import type { CompiledValidator } from './compiled-validator.js';",
+      `import type { ${spec.schemas.map((f) => f.title).join(', ')} } from '../types/index.js';`,
+      '',
+      ...spec.schemas.flatMap((f) => [
+        `/** Ajv standalone validator for ${f.relPath} (${f.title}). */`,
+        `export declare const ${importName(f)}: CompiledValidator<${f.title}>;`,
+      ]),
+      '',
+      '/** Every schema validator by the schema title (tests and tools; importers take the named exports). */',
+      'export declare const validators: { [K in keyof SchemaTypes]: CompiledValidator<SchemaTypes[K]> };',
+      '',
+      '/** Schema title → its generated type. */',
+      'export interface SchemaTypes {',
+      ...spec.schemas.map((f) => `  ${f.title}: ${f.title};`),
+      '}',
+      '',
+      'export type SchemaTitle = keyof SchemaTypes;',
+      '',
+      '/** Schema file (relative to the project root) → title. */',
+      'export declare const schemaTitles: Record<string, SchemaTitle>;',
+    ].join('\n'),
+  );
   const compiledValidator = [
       "import type { ErrorObject } from 'ajv';",
       '',
@@ -115,34 +160,6 @@ export function emitValidators(spec: LoadedSpec, out: Output): void {
     ].join('\n');
   // Not derived from the spec: its source is this emitter.
   out.add('validators/compiled-validator.ts', [{ relPath: 'codegen/emit-validators.ts', text: compiledValidator }], compiledValidator);
-  const imports = spec.schemas.map((f) => `import ${importName(f)} from './${f.name}.js';`);
-  const entries = spec.schemas.map((f) => `  ${f.title}: ${importName(f)},`);
-  out.add(
-    'validators/index.ts',
-    spec.schemas,
-    [
-      "import type { CompiledValidator } from './compiled-validator.js';",
-      `import type { ${spec.schemas.map((f) => f.title).join(', ')} } from '../types/index.js';`,
-      ...imports,
-      '',
-      '/** Every schema validator by the schema title (tests and tools; the router imports single modules). */',
-      'export const validators: { [K in keyof SchemaTypes]: CompiledValidator<SchemaTypes[K]> } = {',
-      ...entries,
-      '};',
-      '',
-      '/** Schema title → its generated type. */',
-      'export interface SchemaTypes {',
-      ...spec.schemas.map((f) => `  ${f.title}: ${f.title};`),
-      '}',
-      '',
-      'export type SchemaTitle = keyof SchemaTypes;',
-      '',
-      '/** Schema file (relative to the project root) → title. */',
-      'export const schemaTitles: Record<string, SchemaTitle> = {',
-      ...spec.schemas.map((f) => `  '${f.relPath}': '${f.title}',`),
-      '};',
-    ].join('\n'),
-  );
 }
 
 export function importName(file: SchemaFile): string {

@@ -11,10 +11,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { ROOT } from './procs.js';
-import validateTaskCreate from '../../generated/validators/requests/task-create.js';
-import validateTaskUpdate from '../../generated/validators/requests/task-update.js';
-import validateSpawn from '../../generated/validators/requests/spawn-request.js';
-import validateSessionCreate from '../../generated/validators/requests/session-create.js';
+import {
+  validateTaskCreateRequest as validateTaskCreate,
+  validateTaskUpdateRequest as validateTaskUpdate,
+  validateSpawnRequest as validateSpawn,
+  validateSessionCreateRequest as validateSessionCreate,
+} from '../../generated/validators/index.js';
 import { toContractError, type ValidationRules } from '../../src/http/validation-errors.js';
 
 type Validator = ((data: unknown) => boolean) & { errors?: unknown };
