@@ -6,15 +6,16 @@
  *    free port and temp DATA_DIR/SESSION_DIR/SKILLS_DIR), create a project "old", stop it with SIGTERM;
  * 3. apply the example change (`color` on projects) from the blocks of CONTRIBUTING.md marked
  *    `<!-- walkthrough: … -->`, so that the document and this test cannot drift apart;
- * 4. `npm run lint:spec`, `npm run codegen`, `npm run spec:diff -- HEAD` (its output must be the sample printed in
+ * 4. `npm run lint:spec`, `npm run codegen`, `npm run spec:diff -- main` (its output must be the sample printed in
  *    CONTRIBUTING.md), `npm run build` — and `src/` must be byte-identical before and after: a plain field needs
  *    no handwritten code;
  * 5. start the server again on the same DATA_DIR: a WebSocket client sees `project:created`/`project:updated` with
  *    the colour, the default applies on create and to the project stored before the change, a bad colour is a
  *    400 VALIDATION_ERROR in the contract's error format;
  * 6. restart (SIGTERM, start) and read every colour back;
- * 7. commit (CONTRIBUTING's last step), then remove `description` from the project entity: `npm run spec:diff --
- *    HEAD` prints a BREAKING line for it and exits 1.
+ * 7. CONTRIBUTING's last step as written (changelog, `git add` of the listed paths — which must be everything
+ *    that changed — and commit); then remove `description` from the project entity: `npm run spec:diff -- HEAD`
+ *    prints a BREAKING line for it and exits 1.
  *
  * Real child processes and ports; every wait is for a condition (a log line, an answer, an event), never a sleep.
  */
@@ -36,6 +37,17 @@ const SERVER_START_TIMEOUT_MS = 30_000;
 const cleanups: Array<() => Promise<void> | void> = [];
 
 afterAll(async () => {
+  // Children first (a failed step can leave a server or a tool running), then the rest in reverse order.
+  await Promise.all(
+    [...running].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          killTree(c);
+        }),
+    ),
+  );
   for (const fn of cleanups.splice(0).reverse()) {
     try {
       await fn();
@@ -43,7 +55,7 @@ afterAll(async () => {
       // keep cleaning up
     }
   }
-});
+}, 60_000);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Child processes
@@ -55,9 +67,15 @@ interface CommandResult {
 }
 
 const running = new Set<ChildProcess>();
-cleanups.push(() => {
-  for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+
+/** Commands run in their own process group (`npm run` starts a shell and node below it): kill the whole group. */
+function killTree(c: ChildProcess): void {
+  try {
+    if (c.pid !== undefined) process.kill(-c.pid, 'SIGKILL');
+  } catch {
+    c.kill('SIGKILL'); // not a group leader (the server) or already gone
+  }
+}
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...extra };
@@ -66,19 +84,34 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   delete env.VITEST_WORKER_ID;
   delete env.VITEST_POOL_ID;
   delete env.NODE_OPTIONS;
+  // a test run from a git hook must not point the copy's git at this repository
+  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR']) delete env[k];
   return env;
 }
 
+/** A committer for the copy's git (and no signing or hooks from the user's configuration). */
+const GIT_IDENTITY = {
+  GIT_AUTHOR_NAME: 'walkthrough',
+  GIT_AUTHOR_EMAIL: 'walkthrough@example.invalid',
+  GIT_COMMITTER_NAME: 'walkthrough',
+  GIT_COMMITTER_EMAIL: 'walkthrough@example.invalid',
+  GIT_CONFIG_COUNT: '2',
+  GIT_CONFIG_KEY_0: 'commit.gpgsign',
+  GIT_CONFIG_VALUE_0: 'false',
+  GIT_CONFIG_KEY_1: 'core.hooksPath',
+  GIT_CONFIG_VALUE_1: '/dev/null',
+};
+
 /** Runs a command to its end (killed after COMMAND_TIMEOUT_MS) and collects its output. */
-function run(cwd: string, command: string, args: string[]): Promise<CommandResult> {
+function run(cwd: string, command: string, args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(command, args, { cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(command, args, { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     running.add(proc);
     let stdout = '';
     let stderr = '';
     proc.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
     proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), COMMAND_TIMEOUT_MS);
+    const timer = setTimeout(() => killTree(proc), COMMAND_TIMEOUT_MS);
     proc.once('error', (err) => {
       clearTimeout(timer);
       running.delete(proc);
@@ -104,11 +137,7 @@ async function mustSucceed(what: string, result: Promise<CommandResult>): Promis
 }
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
-  const r = await mustSucceed(
-    `git ${args.join(' ')}`,
-    run(cwd, 'git', ['-c', 'user.name=walkthrough', '-c', 'user.email=walkthrough@example.invalid', '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null', ...args]),
-  );
-  return r.stdout;
+  return (await mustSucceed(`git ${args.join(' ')}`, run(cwd, 'git', args, GIT_IDENTITY))).stdout;
 }
 
 /** Polls until `check` returns a value (not undefined) or the deadline passes. */
@@ -120,6 +149,12 @@ async function waitFor<T>(what: string, check: () => T | undefined | Promise<T |
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${details()}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Waits for both; throws the first failure (in argument order) once both have ended. */
+async function both(a: Promise<unknown>, b: Promise<unknown>): Promise<void> {
+  const results = await Promise.allSettled([a, b]);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -398,6 +433,7 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
         }
       };
 
+      cleanups.push(() => console.log(`spec-change walk-through: ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(', ')})`));
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-walkthrough-'));
       cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
       const copy = path.join(tmp, 'repo');
@@ -439,7 +475,7 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
       };
       const version = await step('3 apply CONTRIBUTING.md', () => {
         expect(blocks.map((b) => b.target).sort()).toEqual(
-          ['schemas/entities/project.json', 'schemas/requests/project-create.json', 'schemas/requests/project-update.json', 'spec/openapi.yaml', 'spec:diff'].sort(),
+          ['run', 'schemas/entities/project.json', 'schemas/requests/project-create.json', 'schemas/requests/project-update.json', 'spec/openapi.yaml', 'spec:diff'].sort(),
         );
         expect(applySchemaEdit(copy, find('schemas/entities/project.json'))).toEqual(['color']);
         expect(applySchemaEdit(copy, find('schemas/requests/project-create.json'))).toEqual(['color']);
@@ -454,16 +490,22 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
       expect(DEFAULT).toBe('#808080');
 
       // 4. lint, codegen, spec:diff, type check; src/ untouched.
-      await step('4 npm run lint:spec', () => mustSucceed('npm run lint:spec', npmRun(copy, 'lint:spec')));
-      await step('4 npm run codegen', () => mustSucceed('npm run codegen', npmRun(copy, 'codegen')));
+      // Steps that only read the same inputs run two at a time (CI machines have 2 cores; tsc uses one):
+      // lint:spec next to codegen, spec:diff next to the type check. Each must exit 0.
+      await both(
+        step('4 npm run lint:spec', () => mustSucceed('npm run lint:spec', npmRun(copy, 'lint:spec'))),
+        step('4 npm run codegen', () => mustSucceed('npm run codegen', npmRun(copy, 'codegen'))),
+      );
       expect(fs.readFileSync(path.join(copy, 'generated/types/entities/project.ts'), 'utf8'), 'the generated types have the new field').toMatch(/\bcolor\b/);
-      await step('4 npm run spec:diff (sample in CONTRIBUTING.md)', async () => {
-        const sample = find('spec:diff');
-        const diff = await mustSucceed(`npm run spec:diff -- ${sample.words.join(' ')}`, npmRun(copy, 'spec:diff', ...sample.words));
-        expect(diff.stdout).toContain(`info.version  API version ${version.from} → ${version.to}`);
-        expect(normaliseReport(diff.stdout), 'CONTRIBUTING.md shows what spec:diff prints for the example').toEqual(normaliseReport(sample.text));
-      });
-      await step('4 npm run build (type check)', () => mustSucceed('npm run build', npmRun(copy, 'build')));
+      await both(
+        step('4 npm run spec:diff (sample in CONTRIBUTING.md)', async () => {
+          const sample = find('spec:diff');
+          const diff = await mustSucceed(`npm run spec:diff -- ${sample.words.join(' ')}`, npmRun(copy, 'spec:diff', ...sample.words));
+          expect(diff.stdout).toContain(`info.version  API version ${version.from} → ${version.to}`);
+          expect(normaliseReport(diff.stdout), 'CONTRIBUTING.md shows what spec:diff prints for the example').toEqual(normaliseReport(sample.text));
+        }),
+        step('4 npm run build (type check)', () => mustSucceed('npm run build', npmRun(copy, 'build'))),
+      );
       await step('4 src untouched', () => expect(hashTree(path.join(copy, 'src')), 'src/ is byte-identical: no handwritten code for a plain field').toBe(srcBefore));
 
       // 5. The new server on the same DATA_DIR.
@@ -480,9 +522,9 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
           expect(Object.keys(redProject).sort(), 'exactly the entity keys').toEqual(keys);
           expect(await ws.waitFor('project:created', (d) => d.id === redProject.id)).toMatchObject({ color: '#ff0000' });
 
-          const patched = await send(server.port, 'PUT', `/api/projects/${String(redProject.id)}`, { color: '#00ff00' });
-          expect(patched.status, patched.text).toBe(200);
-          expect(patched.json).toMatchObject({ id: redProject.id, name: 'red', color: '#00ff00' });
+          const updated = await send(server.port, 'PUT', `/api/projects/${String(redProject.id)}`, { color: '#00ff00' });
+          expect(updated.status, updated.text).toBe(200);
+          expect(updated.json).toMatchObject({ id: redProject.id, name: 'red', color: '#00ff00' });
           expect(await ws.waitFor('project:updated', (d) => d.id === redProject.id)).toMatchObject({ color: '#00ff00' });
           ids.red = { id: String(redProject.id), color: '#00ff00' };
 
@@ -500,9 +542,9 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
           const bad = await send(server.port, 'POST', '/api/projects', { name: 'bad', color: 'red' });
           expect(bad.status, bad.text).toBe(400);
           expect(bad.json).toEqual({ error: true, code: 'VALIDATION_ERROR', message: expect.stringContaining('color'), details: { field: 'color' } });
-          const badPatch = await send(server.port, 'PUT', `/api/projects/${ids.red.id}`, { color: '#12345' });
-          expect(badPatch.status, badPatch.text).toBe(400);
-          expect(badPatch.json).toMatchObject({ error: true, code: 'VALIDATION_ERROR', details: { field: 'color' } });
+          const badUpdate = await send(server.port, 'PUT', `/api/projects/${ids.red.id}`, { color: '#12345' });
+          expect(badUpdate.status, badUpdate.text).toBe(400);
+          expect(badUpdate.json).toMatchObject({ error: true, code: 'VALIDATION_ERROR', details: { field: 'color' } });
 
           const oldNow = await send(server.port, 'GET', `/api/projects/${String(old.id)}`);
           expect(oldNow.status).toBe(200);
@@ -539,10 +581,20 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
         }
       });
 
-      // 7. Commit the change (CONTRIBUTING's last step), then remove a field: BREAKING, exit 1.
+      // 7. CONTRIBUTING's last step, its commands as written: changelog, then commit exactly the listed paths.
+      await step('7 changelog + commit', async () => {
+        const commands = find('run').text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+        expect(commands.length).toBeGreaterThan(0);
+        for (const command of commands) {
+          await mustSucceed(command, run(copy, 'sh', ['-c', command], GIT_IDENTITY));
+        }
+        expect(fs.readFileSync(path.join(copy, 'CHANGELOG.md'), 'utf8')).toContain(`### API changes (${version.from} → ${version.to})`);
+        expect(await git(copy, 'status', '--porcelain'), 'the listed paths are everything the change touched').toBe('');
+        expect(await git(copy, 'rev-list', '--count', 'HEAD')).toBe('2\n');
+      });
+
+      // Then remove a field: BREAKING, exit 1.
       await step('7 removing a field is BREAKING', async () => {
-        await git(copy, 'add', '-A');
-        await git(copy, 'commit', '-q', '-m', 'Projects: optional display colour');
         const file = path.join(copy, 'schemas/entities/project.json');
         const schema = readJson(file);
         delete (schema.properties as Json).description;
@@ -555,8 +607,6 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
         expect(breaking.some((l) => l.includes('GET /api/projects/{id} response.200.body.description')), diff.stdout).toBe(true);
         expect(diff.stdout).toMatch(/^[1-9]\d* breaking, /m);
       });
-
-      console.log(`spec-change walk-through: ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(', ')})`);
     },
     TIMEOUT_MS,
   );
