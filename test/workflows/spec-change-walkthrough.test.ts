@@ -216,7 +216,22 @@ async function startServer(copy: string, dirs: { data: string; sessions: string;
 
 async function stopServer(server: Server): Promise<void> {
   server.proc.kill('SIGTERM');
-  expect(await server.exited, `server output:\n${server.output()}`).toBe(0);
+  expect(await server.exited, `exit code after SIGTERM; server output:\n${server.output()}`).toBe(0);
+}
+
+/** Starts the copy's server, runs `fn`, stops it with SIGTERM (exit 0 required); a failure of `fn` wins. */
+async function withServer<T>(copy: string, dirs: Parameters<typeof startServer>[1], fn: (server: Server) => Promise<T>): Promise<T> {
+  const server = await startServer(copy, dirs);
+  let result: T;
+  try {
+    result = await fn(server);
+  } catch (err) {
+    server.proc.kill('SIGTERM');
+    await server.exited;
+    throw err;
+  }
+  await stopServer(server);
+  return result;
 }
 
 function send(port: number, method: string, urlPath: string, body?: unknown): Promise<RawResponse> {
@@ -433,9 +448,9 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
         }
       };
 
-      cleanups.push(() => console.log(`spec-change walk-through: ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(', ')})`));
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maestro-walkthrough-'));
       cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+      cleanups.push(() => console.log(`spec-change walk-through: ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(', ')})`));
       const copy = path.join(tmp, 'repo');
       const dirs = { data: path.join(tmp, 'data'), sessions: path.join(tmp, 'sessions'), skills: path.join(tmp, 'skills'), home: tmp };
       fs.mkdirSync(dirs.skills, { recursive: true });
@@ -452,16 +467,13 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
 
       // 2. Before the change: one project "old".
       const old = await step('2 before: project "old"', async () => {
-        const server = await startServer(copy, dirs);
-        try {
+        return withServer(copy, dirs, async (server) => {
           const created = await send(server.port, 'POST', '/api/projects', { name: 'old', workingDir: '/srv/old' });
           expect(created.status, created.text).toBe(201);
           const project = created.json as Json;
           expect(project).not.toHaveProperty('color');
           return project;
-        } finally {
-          await stopServer(server);
-        }
+        });
       });
 
       // 3. CONTRIBUTING.md's example change, from its marked blocks.
@@ -512,9 +524,8 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
       const ids: Record<string, { id: string; color: string }> = {};
       const keys = (entity.required as string[]).slice().sort();
       await step('5 color survives: HTTP + WebSocket', async () => {
-        const server = await startServer(copy, dirs);
-        const ws = await connectWs(server.port);
-        try {
+        await withServer(copy, dirs, async (server) => {
+          const ws = await connectWs(server.port);
           const red = await send(server.port, 'POST', '/api/projects', { name: 'red', workingDir: '/srv/red', color: '#ff0000' });
           expect(red.status, red.text).toBe(201);
           const redProject = red.json as Json;
@@ -558,10 +569,8 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
             ['plain 2', DEFAULT],
           ]);
           expect(ws.messages.filter((m) => m.event.startsWith('project:')).map((m) => m.event)).toEqual(['project:created', 'project:updated', 'project:created', 'project:updated']);
-        } finally {
           await ws.close();
-          await stopServer(server);
-        }
+        });
       });
 
       // 6. Restart on the same DATA_DIR: every colour is still there, on disk and over HTTP.
@@ -569,16 +578,13 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
         for (const { id, color } of Object.values(ids)) {
           expect(readJson(path.join(dirs.data, 'projects', `${id}.json`)).color, `projects/${id}.json`).toBe(color);
         }
-        const server = await startServer(copy, dirs);
-        try {
+        await withServer(copy, dirs, async (server) => {
           for (const { id, color } of Object.values(ids)) {
             const got = await send(server.port, 'GET', `/api/projects/${id}`);
             expect(got.status).toBe(200);
             expect((got.json as Json).color, id).toBe(color);
           }
-        } finally {
-          await stopServer(server);
-        }
+        });
       });
 
       // 7. CONTRIBUTING's last step, its commands as written: changelog, then commit exactly the listed paths.
