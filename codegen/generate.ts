@@ -12,6 +12,7 @@ import { emitRoutes } from './emit-routes.js';
 import { emitEvents } from './emit-events.js';
 import { emitClient } from './emit-client.js';
 import { emitPrompts } from './emit-prompts.js';
+import { emitModel } from './emit-model.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,6 +42,7 @@ export async function generate(options: GenerateOptions = {}): Promise<Generated
     ['events', () => emitEvents(spec, out, templatesRoot)],
     ['client', () => emitClient(spec, out, templatesRoot)],
     ['prompts', () => emitPrompts(spec, out)],
+    ['model', () => emitModel(spec, out)],
   ];
   for (const [name, run] of emitters) {
     const before = out.files.size;

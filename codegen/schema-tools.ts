@@ -87,7 +87,7 @@ export function schemaFileForRef(spec: LoadedSpec, fromRelPath: string, ref: str
   return target;
 }
 
-interface Located {
+export interface Located {
   node: unknown;
   /** the file the node lives in (for resolving its relative refs) */
   from: string;
@@ -96,7 +96,7 @@ interface Located {
 }
 
 /** Follows `$ref`s (local and to schema files) until a schema without `$ref` siblings-only; returns the node. */
-function follow(spec: LoadedSpec, loc: Located): Located {
+export function follow(spec: LoadedSpec, loc: Located): Located {
   let current = loc;
   for (let i = 0; i < 64; i++) {
     const node = current.node;

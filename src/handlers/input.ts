@@ -2,6 +2,7 @@
  * Normalisation of accepted input (CONTRACT §0.5, §0.7): legacy values and id-array deduplication. The router
  * has already validated types; this only maps accepted values to what the server stores.
  */
+import { SessionStatusGroups } from '../../generated/model/index.js';
 
 /** CONTRACT §0.7: task status `pending` is stored as `todo`. */
 export function normaliseTaskStatus<T extends string>(status: T): Exclude<T, 'pending'> | 'todo' {
@@ -20,5 +21,5 @@ export function dedupeIds(ids: readonly string[]): string[] {
 
 /** True when the session status is terminal (CONTRACT §1.1). */
 export function isTerminalSessionStatus(status: string): boolean {
-  return status === 'completed' || status === 'failed' || status === 'stopped';
+  return (SessionStatusGroups.terminal as readonly string[]).includes(status);
 }

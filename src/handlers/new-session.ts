@@ -1,21 +1,15 @@
+import { sessionDefaults } from '../../generated/model/index.js';
 import type { Session, SessionTimelineEvent } from '../../generated/types/index.js';
 import type { StoreEvent, Tx } from '../store/index.js';
 import { isTerminalSessionStatus } from './input.js';
 import { timelineEntry } from './links.js';
 import type { RequestStamps } from './request-stamps.js';
 
-/** What E14 and E20 decide about a new session; everything else is derived (CONTRACT §1.4, §2.0.3). */
-export interface NewSessionSpec {
-  id: string;
-  projectId: string;
-  taskIds: string[];
-  name: string;
-  agentId?: string;
-  env: Record<string, string>;
-  strategy: Session['strategy'];
-  status: Session['status'];
-  metadata?: Record<string, unknown>;
-}
+/**
+ * What E14 and E20 decide about a new session (CONTRACT §1.4, §2.0.3): these keys, and any other key of the
+ * entity (E14 passes every plain field of its request, generated/model); the rest is derived.
+ */
+export type NewSessionSpec = Partial<Session> & Pick<Session, 'id' | 'projectId' | 'taskIds' | 'name' | 'env' | 'strategy' | 'status'>;
 
 /** The host facts stamped on every new session (CONTRACT §0.3). */
 export interface HostFacts {
@@ -28,15 +22,11 @@ export interface HostFacts {
  * per task), all stamped with the request's clock reading.
  */
 export function buildNewSession(tx: Tx, spec: NewSessionSpec, host: HostFacts): Session {
+  const { id, ...decided } = spec;
   const session: Session = {
-    id: spec.id,
-    projectId: spec.projectId,
-    taskIds: spec.taskIds,
-    name: spec.name,
-    ...(spec.agentId !== undefined && { agentId: spec.agentId }),
-    env: spec.env,
-    strategy: spec.strategy,
-    status: spec.status,
+    id,
+    ...sessionDefaults(),
+    ...decided,
     startedAt: tx.now,
     lastActivity: tx.now,
     completedAt: isTerminalSessionStatus(spec.status) ? tx.now : null,
@@ -44,7 +34,6 @@ export function buildNewSession(tx: Tx, spec: NewSessionSpec, host: HostFacts): 
     platform: host.platform,
     events: [],
     timeline: [],
-    ...(spec.metadata !== undefined && { metadata: spec.metadata }),
   };
   const timeline: SessionTimelineEvent[] = [];
   const withTimeline = (): Session => ({ ...session, timeline });

@@ -1,3 +1,4 @@
+import { projectFromCreate, projectWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Project } from '../../generated/types/index.js';
 import { ContractError, notFound } from '../http/contract-error.js';
@@ -15,17 +16,10 @@ export function createProjectHandlers({ store }: { store: Store }): ProjectHandl
       return store.listProjects();
     },
 
-    /** CONTRACT §2.2 E2 */
+    /** CONTRACT §2.2 E2: the fields follow from the schemas (generated/model); the server adds id and stamps. */
     async createProject({ body }) {
       return store.mutate((tx) => {
-        const project: Project = {
-          id: tx.newId('proj'),
-          name: body.name,
-          workingDir: body.workingDir ?? '',
-          description: body.description ?? '',
-          createdAt: tx.now,
-          updatedAt: tx.now,
-        };
+        const project: Project = { id: tx.newId('proj'), ...projectFromCreate(body), createdAt: tx.now, updatedAt: tx.now };
         tx.putProject(project);
         tx.emit('project:created', project);
         return project;
@@ -43,13 +37,7 @@ export function createProjectHandlers({ store }: { store: Store }): ProjectHandl
         const current = tx.getProject(input.params.id);
         if (current === undefined) throw projectNotFound();
         const body = input.readBody();
-        const project: Project = {
-          ...current,
-          ...(body.name !== undefined && { name: body.name }),
-          ...(body.workingDir !== undefined && { workingDir: body.workingDir }),
-          ...(body.description !== undefined && { description: body.description }),
-          updatedAt: tx.bump(current.updatedAt),
-        };
+        const project: Project = { ...projectWithUpdate(current, body), updatedAt: tx.bump(current.updatedAt) };
         tx.putProject(project);
         tx.emit('project:updated', project);
         return project;

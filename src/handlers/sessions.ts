@@ -1,3 +1,4 @@
+import { requestDefaults, sessionFromCreate, sessionWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Session, SessionEvent, SessionTimelineEvent } from '../../generated/types/index.js';
 import { notFound, validationError } from '../http/contract-error.js';
@@ -53,27 +54,16 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
         for (const taskId of taskIds) {
           if (tx.getTask(taskId) === undefined) throw notFound('TASK_NOT_FOUND', 'Task not found');
         }
-        const strategy = body.strategy ?? 'simple';
         const session = buildNewSession(
           tx,
-          {
-            id: body.id ?? tx.newId('sess'),
-            projectId: body.projectId,
-            taskIds,
-            name: body.name ?? 'Unnamed Session',
-            ...(body.agentId !== undefined && { agentId: body.agentId }),
-            env: body.env ?? {},
-            strategy,
-            status: normaliseSessionStatus(body.status ?? 'idle'),
-            ...(body.metadata !== undefined && { metadata: body.metadata }),
-          },
+          { ...sessionFromCreate(body), id: body.id ?? tx.newId('sess'), taskIds, status: normaliseSessionStatus(body.status ?? requestDefaults.SessionCreateRequest.status) },
           host,
         );
         tx.putSession(session);
         const taskEvents = attachTasksToNewSession(tx, new RequestStamps(tx), session);
         if (body._suppressCreatedEvent !== true) tx.emit('session:created', session);
         emitAll(tx, taskEvents);
-        if (strategy === 'queue') {
+        if (session.strategy === 'queue') {
           const queue = createQueue(session.id, taskIds, tx.now);
           tx.putQueue(queue);
           tx.emit('queue:created', { sessionId: session.id, queue });
@@ -113,7 +103,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
           for (const taskId of added) linkEvents.push(...link(tx, stamps, current.id, taskId));
         }
 
-        const next: Session = { ...tx.getSession(current.id)! };
+        const next: Session = sessionWithUpdate(tx.getSession(current.id)!, body);
         if (taskIds !== undefined) next.taskIds = taskIds;
         // 2. Status with the completedAt rule of CONTRACT §0.3.
         if (body.status !== undefined) {
@@ -124,7 +114,6 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
           next.status = status;
         }
         // 3.–4.
-        if (body.agentId !== undefined) next.agentId = body.agentId;
         if (body.env !== undefined) next.env = { ...next.env, ...body.env };
         // 5.–6. Appends, filling in ids, timestamps and the default type.
         if (body.events !== undefined && body.events.length > 0) {
@@ -145,7 +134,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
           for (const t of body.timeline) {
             const entry: SessionTimelineEvent = {
               id: t.id ?? newEntryId(tx, { ...next, timeline }),
-              type: t.type ?? 'progress',
+              type: t.type ?? requestDefaults.SessionTimelineEventInput.type,
               timestamp: t.timestamp ?? tx.now,
             };
             if (t.message !== undefined) entry.message = t.message;
@@ -211,7 +200,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       return store.mutate((tx) => {
         const session = tx.getSession(params.id);
         if (session === undefined) throw notFound('NOT_FOUND', 'Session not found');
-        const entry = timelineEntry(tx, session, body.type ?? 'progress', body.message, body.taskId);
+        const entry = timelineEntry(tx, session, body.type ?? requestDefaults.SessionTimelineCreateRequest.type, body.message, body.taskId);
         if (body.metadata !== undefined) entry.metadata = body.metadata;
         const next = { ...session, timeline: [...session.timeline, entry], lastActivity: tx.bump(session.lastActivity) };
         tx.putSession(next);

@@ -1,5 +1,6 @@
+import { requestDefaults } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
-import type { Role, Session, SpawnRequest, SpawnResponse, Task, WorkerStrategy } from '../../generated/types/index.js';
+import type { Role, Session, SpawnRequest, SpawnSource, SpawnResponse, Task, WorkerStrategy } from '../../generated/types/index.js';
 import { ContractError } from '../http/contract-error.js';
 import { createQueue } from '../queue/queue-ops.js';
 import { buildSpawnEnv, spawnCommandFor, type SpawnEnvVars } from '../spawn/env.js';
@@ -54,7 +55,7 @@ function isNonBlankString(value: unknown): value is string {
  * `sessionId` is absent, null or blank. `null` for `ui` spawns, whose `sessionId` is ignored.
  */
 export function parentSessionIdOf(body: Pick<SpawnRequest, 'spawnSource' | 'sessionId' | 'spawnedBy'>): string | null {
-  if ((body.spawnSource ?? 'ui') !== 'session') return null;
+  if ((body.spawnSource ?? requestDefaults.SpawnRequest.spawnSource) !== 'session') return null;
   if (isNonBlankString(body.sessionId)) return body.sessionId;
   if (isNonBlankString(body.spawnedBy)) return body.spawnedBy;
   return null;
@@ -71,7 +72,7 @@ interface SpawnPlan {
   workingDir: string;
   role: Role;
   strategy: WorkerStrategy;
-  spawnSource: 'ui' | 'session';
+  spawnSource: SpawnSource;
   parentSessionId: string | null;
   skills: string[];
   context: Record<string, unknown>;
@@ -96,7 +97,7 @@ function planSpawn(reader: StoreReader, body: SpawnRequest): SpawnPlan {
   }
   const project = reader.getProject(body.projectId);
   if (project === undefined) throw new ContractError(404, 'project_not_found', `Project ${body.projectId} not found`);
-  const spawnSource = body.spawnSource ?? 'ui';
+  const spawnSource = body.spawnSource ?? requestDefaults.SpawnRequest.spawnSource;
   const parentSessionId = parentSessionIdOf(body);
   if (spawnSource === 'session') {
     // The router has already refused a session spawn without a usable parent id (step 5); kept for direct callers.
@@ -107,17 +108,17 @@ function planSpawn(reader: StoreReader, body: SpawnRequest): SpawnPlan {
       throw new ContractError(404, 'parent_session_not_found', `Parent session ${parentSessionId} not found`);
     }
   }
-  const role = body.role ?? 'worker';
+  const role = body.role ?? requestDefaults.SpawnRequest.role;
   return {
     taskIds,
     tasks,
     workingDir: project.workingDir,
     role,
-    strategy: body.strategy ?? 'simple',
+    strategy: body.strategy ?? requestDefaults.SpawnRequest.strategy,
     spawnSource,
     parentSessionId,
-    skills: normaliseSkills(body.skills ?? []),
-    context: { ...(body.context ?? {}) },
+    skills: normaliseSkills(body.skills ?? requestDefaults.SpawnRequest.skills),
+    context: { ...(body.context ?? requestDefaults.SpawnRequest.context) },
     name: body.sessionName ?? `${ROLE_TITLES[role]} for ${taskIds[0]}`,
     // §10.3: the role's template; spawn goes on without one.
     templateId: resolveTemplateForRole(reader.listTemplates({ role }), role)?.id,

@@ -1,3 +1,4 @@
+import { requestDefaults, taskFromCreate, taskWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Task } from '../../generated/types/index.js';
 import { notFound } from '../http/contract-error.js';
@@ -29,28 +30,9 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
     async createTask({ body }) {
       return store.mutate((tx) => {
         if (tx.getProject(body.projectId) === undefined) throw notFound('PROJECT_NOT_FOUND', 'Project not found');
-        const parentId = body.parentId ?? null;
-        if (parentId !== null && tx.getTask(parentId) === undefined) throw notFound('TASK_NOT_FOUND', 'Parent task not found');
-        const task: Task = {
-          id: tx.newId('task'),
-          projectId: body.projectId,
-          parentId,
-          title: body.title,
-          description: body.description ?? '',
-          status: 'todo',
-          priority: body.priority ?? 'medium',
-          createdAt: tx.now,
-          updatedAt: tx.now,
-          startedAt: null,
-          completedAt: null,
-          initialPrompt: body.initialPrompt ?? '',
-          sessionIds: [],
-          skillIds: body.skillIds ?? [],
-          agentIds: [],
-          dependencies: body.dependencies ?? [],
-          ...(body.model !== undefined && { model: body.model }),
-          ...(body.dueDate !== undefined && { dueDate: body.dueDate }),
-        };
+        const fields = taskFromCreate(body);
+        if (fields.parentId !== null && tx.getTask(fields.parentId) === undefined) throw notFound('TASK_NOT_FOUND', 'Parent task not found');
+        const task: Task = { id: tx.newId('task'), ...fields, createdAt: tx.now, updatedAt: tx.now };
         tx.putTask(task);
         tx.emit('task:created', task);
         return task;
@@ -80,16 +62,8 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
           // CONTRACT §11.9: agents report progress; every other field is dropped without validation.
           if (body.sessionStatus !== undefined) next.sessionStatus = body.sessionStatus;
         } else {
-          if (body.title !== undefined) next.title = body.title;
-          if (body.description !== undefined) next.description = body.description;
+          next = taskWithUpdate(next, body);
           if (body.status !== undefined) next.status = normaliseTaskStatus(body.status);
-          if (body.sessionStatus !== undefined) next.sessionStatus = body.sessionStatus;
-          if (body.priority !== undefined) next.priority = body.priority;
-          if (body.skillIds !== undefined) next.skillIds = body.skillIds;
-          if (body.agentIds !== undefined) next.agentIds = body.agentIds;
-          if (body.dependencies !== undefined) next.dependencies = body.dependencies;
-          if (body.model !== undefined) next.model = body.model;
-          if (body.dueDate !== undefined) next.dueDate = body.dueDate;
           if (body.sessionIds !== undefined) {
             sessionIds = dedupeIds(body.sessionIds);
             const { added } = diffIds(current.sessionIds, sessionIds);
@@ -122,7 +96,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
         if (tx.getTask(params.id) === undefined) throw notFound('NOT_FOUND', 'Task not found');
         const session = tx.getSession(body.sessionId);
         if (session === undefined) throw notFound('NOT_FOUND', 'Session not found');
-        const type = body.type ?? 'progress';
+        const type = body.type ?? requestDefaults.TaskTimelineCreateRequest.type;
         const next = {
           ...session,
           timeline: [...session.timeline, timelineEntry(tx, session, type, body.message, params.id)],

@@ -1,3 +1,4 @@
+import { templateFromCreate, templateWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Template } from '../../generated/types/index.js';
 import { notFound } from '../http/contract-error.js';
@@ -40,15 +41,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
     /** CONTRACT §2.7 E38: a client-created template is never a default. Event: `template:created`. */
     async createTemplate({ body }) {
       return store.mutate((tx) => {
-        const template: Template = {
-          id: tx.newId('tmpl'),
-          name: body.name,
-          role: body.role,
-          content: body.content,
-          isDefault: false,
-          createdAt: tx.now,
-          updatedAt: tx.now,
-        };
+        const template: Template = { id: tx.newId('tmpl'), ...templateFromCreate(body), createdAt: tx.now, updatedAt: tx.now };
         tx.putTemplate(template);
         tx.emit('template:created', template);
         return template;
@@ -64,12 +57,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
         const current = tx.getTemplate(input.params.id);
         if (current === undefined) throw templateNotFound();
         const body = input.readBody();
-        const template: Template = {
-          ...current,
-          ...(body.name !== undefined && { name: body.name }),
-          ...(body.content !== undefined && { content: body.content }),
-          updatedAt: tx.bump(current.updatedAt),
-        };
+        const template: Template = { ...templateWithUpdate(current, body), updatedAt: tx.bump(current.updatedAt) };
         tx.putTemplate(template);
         tx.emit('template:updated', template);
         return template;

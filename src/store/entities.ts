@@ -1,21 +1,16 @@
 /**
  * The entity types the store holds (CONTRACT §1), taken from the generated types, and the store's names for
- * its five kinds of file.
+ * its kinds of file.
  */
+import type { StoredEntities, StoredKind } from '../../generated/model/index.js';
 import type { Project, QueueState, Session, Task, Template } from '../../generated/types/index.js';
 
 export type { Project, QueueState, Session, Task, Template };
 
-/** The five kinds of entity file (CONTRACT §5.1). A queue's key is its `sessionId`. */
-export type EntityKind = 'project' | 'task' | 'session' | 'queue' | 'template';
+/** The kinds of entity file (CONTRACT §5.1; the schemas with `x-stored-as`). A queue's key is its `sessionId`. */
+export type EntityKind = StoredKind;
 
-export interface EntityByKind {
-  project: Project;
-  task: Task;
-  session: Session;
-  queue: QueueState;
-  template: Template;
-}
+export type EntityByKind = StoredEntities;
 
 export type AnyEntity = EntityByKind[EntityKind];
 
@@ -24,18 +19,29 @@ export function entityKey(kind: EntityKind, entity: AnyEntity): string {
   return kind === 'queue' ? (entity as QueueState).sessionId : (entity as Project).id;
 }
 
-/** The exact file content of an entity (CONTRACT §5.1: `JSON.stringify(value, null, 2)`, one trailing newline). */
-export function serializeEntity(entity: unknown): string {
-  return `${JSON.stringify(entity, null, 2)}\n`;
+/**
+ * Where an entity keeps the keys of its file that the running spec does not know (CONTRACT §14.2). A symbol key:
+ * object spread (`{ ...current, name }`) carries it into the next version of the entity, so every later write
+ * keeps those keys, while JSON.stringify, and so every response and event, leaves it out.
+ */
+export const UNKNOWN_KEYS: unique symbol = Symbol('unknown keys (CONTRACT §14.2)');
+
+/** The unknown keys an entity carries, if any. */
+export function unknownKeysOf(entity: object): Record<string, unknown> | undefined {
+  return (entity as { [UNKNOWN_KEYS]?: Record<string, unknown> })[UNKNOWN_KEYS];
 }
 
-// CONTRACT §1.1 enums, used by the load migrations and the indexes.
-export const TASK_STATUSES = ['todo', 'in_progress', 'completed', 'cancelled', 'blocked'] as const;
-export const TASK_PRIORITIES = ['low', 'medium', 'high'] as const;
-export const TASK_SESSION_STATUSES = ['queued', 'working', 'needs_input', 'blocked', 'completed', 'failed', 'skipped'] as const;
-export const MODEL_NAMES = ['haiku', 'sonnet', 'opus'] as const;
-export const SESSION_STATUSES = ['spawning', 'idle', 'working', 'completed', 'failed', 'stopped'] as const;
-export const TERMINAL_SESSION_STATUSES = ['completed', 'failed', 'stopped'] as const;
-export const ACTIVE_SESSION_STATUSES = ['spawning', 'idle', 'working'] as const;
-export const WORKER_STRATEGIES = ['simple', 'queue', 'tree'] as const;
-export const ROLES = ['worker', 'orchestrator'] as const;
+/** Attaches the unknown keys of an entity's file to the entity (an enumerable symbol property, see UNKNOWN_KEYS). */
+export function keepUnknownKeys<T extends object>(entity: T, unknown: Record<string, unknown> | undefined): T {
+  if (unknown !== undefined) (entity as { [UNKNOWN_KEYS]?: Record<string, unknown> })[UNKNOWN_KEYS] = unknown;
+  return entity;
+}
+
+/**
+ * The exact file content of an entity (CONTRACT §5.1: `JSON.stringify(value, null, 2)`, one trailing newline),
+ * with the keys the running spec does not know after the known ones (CONTRACT §14.2).
+ */
+export function serializeEntity(entity: unknown): string {
+  const unknown = typeof entity === 'object' && entity !== null ? unknownKeysOf(entity) : undefined;
+  return `${JSON.stringify(unknown === undefined ? entity : { ...(entity as object), ...unknown }, null, 2)}\n`;
+}

@@ -20,7 +20,8 @@ import type { Dirent } from 'node:fs';
 import { isUnsafeId } from '../ids.js';
 import { isTempFileName } from './atomic-file.js';
 import type { EntityKind, Project, QueueState, Session, Task, Template } from './entities.js';
-import { serializeEntity } from './entities.js';
+import { keepUnknownKeys, serializeEntity } from './entities.js';
+import { entityFields } from '../../generated/model/index.js';
 import { StoreStartupError } from './errors.js';
 import type { StoreIO } from './io.js';
 import type { Layout } from './layout.js';
@@ -218,8 +219,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   for (const file of (await scan(layout.projectsDir)).files) {
     const raw = await readObject(file, 'id');
     if (raw === undefined) continue;
-    const { entity, changed } = migrateProject(raw, ctx);
-    data.projects.set(entity.id, entity);
+    const { entity, changed, unknown } = migrateProject(raw, ctx);
+    data.projects.set(entity.id, keepUnknownKeys(entity, unknown));
     intern(entity.id);
     note('project', entity.id, changed);
   }
@@ -259,8 +260,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
         duplicate('task', id, file.path, keptTaskPath(id));
         continue;
       }
-      const { entity, changed } = migrateTask(raw, ctx);
-      data.tasks.set(id, entity);
+      const { entity, changed, unknown } = migrateTask(raw, ctx);
+      data.tasks.set(id, keepUnknownKeys(entity, unknown));
       note('task', id, changed);
     }
   }
@@ -282,8 +283,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       duplicate('task', id, file.path, keptTaskPath(id));
       continue;
     }
-    const { entity } = migrateTask(raw, ctx);
-    data.tasks.set(id, entity);
+    const { entity, unknown } = migrateTask(raw, ctx);
+    data.tasks.set(id, keepUnknownKeys(entity, unknown));
     legacyTaskPaths.set(id, file.path);
     writeBack.set(`task:${id}`, { kind: 'task', id, legacyPath: file.path });
   }
@@ -305,8 +306,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       const vars = env as Record<string, unknown>;
       for (const k in vars) vars[k] = intern(vars[k]);
     }
-    const { entity, changed } = migrateSession(raw, ctx);
-    data.sessions.set(entity.id, entity);
+    const { entity, changed, unknown } = migrateSession(raw, ctx);
+    data.sessions.set(entity.id, keepUnknownKeys(entity, unknown));
     note('session', entity.id, changed);
   }
 
@@ -320,8 +321,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       await quarantine(file.path, `role ${JSON.stringify(raw.role)} is not a Role`);
       continue;
     }
-    const { entity, changed } = migrateTemplate(raw, ctx);
-    data.templates.set(entity.id, entity);
+    const { entity, changed, unknown } = migrateTemplate(raw, ctx);
+    data.templates.set(entity.id, keepUnknownKeys(entity, unknown));
     note('template', entity.id, changed);
   }
 
@@ -333,8 +334,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       await quarantine(file.path, `its session ${String(raw.sessionId)} does not exist`);
       continue;
     }
-    const { entity, changed } = migrateQueue(raw, ctx);
-    data.queues.set(entity.sessionId, entity);
+    const { entity, changed, unknown } = migrateQueue(raw, ctx);
+    data.queues.set(entity.sessionId, keepUnknownKeys(entity, unknown));
     note('queue', entity.sessionId, changed);
   }
 
@@ -421,8 +422,11 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
 
 /** One frozen `[]` for every empty list of a loaded entity (~16 bytes each, 4 per task: ~6 MB per 100 000). */
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
-const TASK_LISTS = ['sessionIds', 'skillIds', 'agentIds', 'dependencies'] as const;
-const SESSION_LISTS = ['taskIds', 'events', 'timeline'] as const;
+/** The always-present list keys of an entity kind, from the schema (the keys whose value is an array). */
+const listKeys = (fields: Record<string, { types: readonly string[]; required: boolean }>): string[] =>
+  Object.keys(fields).filter((key) => fields[key]!.required && fields[key]!.types.length === 1 && fields[key]!.types[0] === 'array');
+const TASK_LISTS = listKeys(entityFields.task);
+const SESSION_LISTS = listKeys(entityFields.session);
 
 function shareEmpty(entity: Raw, keys: readonly string[]): void {
   for (const key of keys) {

@@ -1,28 +1,26 @@
 /**
- * Load-time migrations and defaults (CONTRACT §5.3) and link repair (CONTRACT §5.3 last paragraph).
- * Pure functions: they take the parsed file object (already known to be an object with the right id) and
- * return the entity plus whether anything changed, so that the loader writes back only what changed.
+ * Load-time migrations and defaults (CONTRACT §5.3), unknown keys (CONTRACT §14.2) and link repair (CONTRACT §5.3
+ * last paragraph). Pure functions: they take the parsed file object (already known to be an object with the right
+ * id) and return the entity, the keys the running spec does not know, and whether anything changed, so that the
+ * loader writes back only what changed.
+ *
+ * What the schemas say is applied generically from generated/model (`entityFields`): a key that is missing or
+ * unusable gets its schema `default`; an optional key without a default whose value is unusable is removed
+ * (CONTRACT §5.3: `sessionStatus`/`model` with an unknown value); string arrays drop non-string elements. Only
+ * the rules the schemas cannot express are written here: legacy values, warnings, stamps, derived values.
  *
  * Decisions where the contract is silent (documented in src/store/README.md):
  * - A field of the wrong JSON type is treated like a missing one (so `taskIds: "x"` becomes `[]`): a stored
  *   entity must keep the §1 shape or the handlers would crash on it.
- * - Id arrays (`Task.sessionIds`, `Session.taskIds`) drop non-string elements and duplicates (§1.3/§1.4 "no
- *   duplicates"); other string arrays drop non-string elements.
- * - Top-level keys that §1 does not define are removed (with a warning): files hold "exactly the API shape"
- *   (§5.1) and responses must never carry unknown keys.
+ * - Id arrays (`Task.sessionIds`, `Session.taskIds`) also drop duplicates (§1.3/§1.4 "no duplicates").
+ * - Top-level keys that the running spec does not know are kept aside, not served, and written back with the
+ *   entity on every later write (CONTRACT §14.2): a newer server, or a person, may have put them there. Only the
+ *   obsolete keys that §5.3 names (a task's `timeline`, a session's legacy `taskId`) are removed.
  * - The legacy session `taskId` key is removed also when `taskIds` is present (it is not part of §1.4).
  * - QueueState gets the createdAt/updatedAt rule of the other entities (the table omits it; both are required).
  */
 import type { Project, QueueState, Session, Task, Template } from './entities.js';
-import {
-  MODEL_NAMES,
-  ROLES,
-  SESSION_STATUSES,
-  TASK_PRIORITIES,
-  TASK_SESSION_STATUSES,
-  TASK_STATUSES,
-  WORKER_STRATEGIES,
-} from './entities.js';
+import { type FieldShape, RoleValues, type StoredKind, entityFields } from '../../generated/model/index.js';
 
 export interface MigrationContext {
   /** The load's single clock reading (CONTRACT §0.2), used for missing stamps. */
@@ -34,30 +32,38 @@ export interface MigrationContext {
 
 export interface Migrated<T> {
   entity: T;
+  /** Top-level keys the running spec does not know (CONTRACT §14.2), if any: stored, never served. */
+  unknown?: Record<string, unknown>;
   changed: boolean;
 }
 
 type Raw = Record<string, unknown>;
 
-const KEYS = {
-  project: ['id', 'name', 'workingDir', 'description', 'createdAt', 'updatedAt'],
-  task: [
-    'id', 'projectId', 'parentId', 'title', 'description', 'status', 'sessionStatus', 'priority', 'createdAt',
-    'updatedAt', 'startedAt', 'completedAt', 'initialPrompt', 'sessionIds', 'skillIds', 'agentIds', 'dependencies',
-    'model', 'dueDate',
-  ],
-  session: [
-    'id', 'projectId', 'taskIds', 'name', 'agentId', 'env', 'strategy', 'status', 'startedAt', 'lastActivity',
-    'completedAt', 'hostname', 'platform', 'events', 'timeline', 'metadata',
-  ],
-  queue: ['sessionId', 'strategy', 'items', 'currentIndex', 'createdAt', 'updatedAt'],
-  template: ['id', 'name', 'role', 'content', 'isDefault', 'createdAt', 'updatedAt'],
-} as const;
-
-const KEY_SETS = Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [k, new Set<string>(v)])) as Record<
-  keyof typeof KEYS,
-  Set<string>
->;
+/** Whether a value has one of the schema's JSON types (and its enum value or constant). */
+export function fitsShape(value: unknown, shape: FieldShape): boolean {
+  if (shape.enum !== undefined && !shape.enum.includes(value as string)) return false;
+  if (shape.const !== undefined && value !== shape.const) return false;
+  if (shape.types.length === 0) return true;
+  for (const type of shape.types) {
+    switch (type) {
+      case 'null':
+        if (value === null) return true;
+        break;
+      case 'array':
+        if (Array.isArray(value)) return true;
+        break;
+      case 'object':
+        if (isPlainObject(value)) return true;
+        break;
+      case 'integer':
+        if (Number.isInteger(value)) return true;
+        break;
+      default:
+        if (typeof value === type) return true;
+    }
+  }
+  return false;
+}
 
 /**
  * Tracks the edits made to one object. Copy on write: `obj` is the parsed object itself until the first edit,
@@ -67,6 +73,7 @@ const KEY_SETS = Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [k, new
 class Editor {
   changed = false;
   obj: Raw;
+  unknown: Raw | undefined;
   constructor(readonly source: Raw) {
     this.obj = source;
   }
@@ -88,64 +95,62 @@ class Editor {
     }
   }
 
-  /** Wrong type counts as missing. */
-  string(key: string, fallback: string): void {
-    if (typeof this.obj[key] !== 'string') this.set(key, fallback);
-  }
-
-  nullableTime(key: string): void {
-    const v = this.obj[key];
-    if (v !== null && !isTime(v)) this.set(key, null);
-  }
-
-  stringArray(key: string, dedupe: boolean): void {
-    const v = this.obj[key];
-    if (!Array.isArray(v)) {
-      this.set(key, []);
-      return;
-    }
-    const kept: string[] = [];
-    const seen = new Set<string>();
-    for (const el of v) {
-      if (typeof el !== 'string') continue;
-      if (dedupe) {
-        if (seen.has(el)) continue;
-        seen.add(el);
-      }
-      kept.push(el);
-    }
-    if (kept.length !== v.length) this.set(key, kept);
-  }
-
-  enumValue(key: string, allowed: readonly string[], fallback: string): boolean {
-    const v = this.obj[key];
-    if (typeof v === 'string' && allowed.includes(v)) return true;
-    this.set(key, fallback);
-    return false;
-  }
-
-  /** Optional enum: an unknown value removes the key. */
-  optionalEnum(key: string, allowed: readonly string[]): void {
-    if (!(key in this.obj)) return;
-    const v = this.obj[key];
-    if (typeof v !== 'string' || !allowed.includes(v)) this.remove(key);
-  }
-
   /** §5.3: createdAt missing → updatedAt if present, else the load time; updatedAt missing → createdAt. */
   stamps(loadTime: number): void {
     if (!isTime(this.obj.createdAt)) this.set('createdAt', isTime(this.obj.updatedAt) ? this.obj.updatedAt : loadTime);
     if (!isTime(this.obj.updatedAt)) this.set('updatedAt', this.obj.createdAt);
   }
 
-  unknownKeys(kind: keyof typeof KEYS, ctx: MigrationContext, label: string): void {
-    const allowed = KEY_SETS[kind];
-    let extra: string[] | undefined;
-    for (const k in this.obj) if (!allowed.has(k)) (extra ??= []).push(k);
-    if (extra === undefined) return;
+  /** Drops duplicate ids, keeping the first (the array already holds only strings). */
+  dedupe(key: string): void {
+    const ids = this.obj[key] as string[];
+    const unique = [...new Set(ids)];
+    if (unique.length !== ids.length) this.set(key, unique);
+  }
+
+  /**
+   * CONTRACT §14.2: keys the running spec does not know move aside (the file keeps them; the API never shows
+   * them). Not a change: the file already holds them.
+   */
+  setAsideUnknown(kind: StoredKind): void {
+    const fields: Record<string, FieldShape> = entityFields[kind];
+    for (const key in this.obj) {
+      if (Object.hasOwn(fields, key)) continue;
+      (this.unknown ??= {})[key] = this.obj[key];
+    }
+    if (this.unknown === undefined) return;
     const obj = this.own();
-    for (const k of extra) delete obj[k];
-    this.changed = true;
-    ctx.warn(`${label}: removed unknown keys ${extra.join(', ')}`, { keys: extra });
+    for (const key in this.unknown) delete obj[key];
+  }
+
+  /** The rules the schema states, for every key of the kind (see the module comment). */
+  applySchema(kind: StoredKind): void {
+    const fields: Record<string, FieldShape> = entityFields[kind];
+    for (const key in fields) {
+      const shape = fields[key]!;
+      const present = key in this.obj;
+      const value = this.obj[key];
+      if (present && fitsShape(value, shape)) {
+        if (shape.items !== undefined && Array.isArray(value)) this.dropBadItems(key, value, shape);
+        continue;
+      }
+      if (shape.default !== undefined) this.set(key, structuredClone(shape.default));
+      else if (present && !shape.required) this.remove(key);
+    }
+  }
+
+  /** String (or other primitive) arrays drop elements of the wrong type; arrays of objects are left alone. */
+  private dropBadItems(key: string, value: unknown[], shape: FieldShape): void {
+    const items = shape.items!;
+    if (items.includes('object') || items.includes('array')) return;
+    const itemShape: FieldShape = { types: items, required: true };
+    let bad = 0;
+    for (const el of value) if (!fitsShape(el, itemShape)) bad++;
+    if (bad > 0) this.set(key, value.filter((el) => fitsShape(el, itemShape)));
+  }
+
+  result<T>(): Migrated<T> {
+    return { entity: this.obj as unknown as T, changed: this.changed, ...(this.unknown !== undefined && { unknown: this.unknown }) };
   }
 }
 
@@ -160,12 +165,10 @@ function isPlainObject(v: unknown): v is Raw {
 /** CONTRACT §5.3 rows for Project. */
 export function migrateProject(raw: Raw, ctx: MigrationContext): Migrated<Project> {
   const e = new Editor(raw);
-  e.string('name', typeof raw.name === 'string' ? raw.name : '');
-  e.string('workingDir', '');
-  e.string('description', '');
+  e.setAsideUnknown('project');
+  e.applySchema('project');
   e.stamps(ctx.loadTime);
-  e.unknownKeys('project', ctx, `Project ${String(raw.id)}`);
-  return { entity: e.obj as unknown as Project, changed: e.changed };
+  return e.result();
 }
 
 /** CONTRACT §5.3 rows for Task. */
@@ -173,26 +176,15 @@ export function migrateTask(raw: Raw, ctx: MigrationContext): Migrated<Task> {
   const e = new Editor(raw);
   const label = `Task ${String(raw.id)}`;
   if (e.obj.status === 'pending') e.set('status', 'todo');
-  else if (!e.enumValue('status', TASK_STATUSES, 'todo')) {
-    ctx.warn(`${label}: missing or unknown status ${JSON.stringify(raw.status)} set to todo`);
+  else if (!fitsShape(e.obj.status, entityFields.task.status)) {
+    ctx.warn(`${label}: missing or unknown status ${JSON.stringify(raw.status)} set to ${String(entityFields.task.status.default)}`);
   }
-  e.enumValue('priority', TASK_PRIORITIES, 'medium');
-  e.stringArray('sessionIds', true);
-  e.stringArray('skillIds', false);
-  e.stringArray('agentIds', false);
-  e.stringArray('dependencies', false);
-  e.string('title', '');
-  e.string('description', '');
-  e.string('initialPrompt', '');
-  if (e.obj.parentId !== null && typeof e.obj.parentId !== 'string') e.set('parentId', null);
-  e.nullableTime('startedAt');
-  e.nullableTime('completedAt');
-  e.optionalEnum('sessionStatus', TASK_SESSION_STATUSES);
-  e.optionalEnum('model', MODEL_NAMES);
   e.remove('timeline');
+  e.setAsideUnknown('task');
+  e.applySchema('task');
+  e.dedupe('sessionIds');
   e.stamps(ctx.loadTime);
-  e.unknownKeys('task', ctx, label);
-  return { entity: e.obj as unknown as Task, changed: e.changed };
+  return e.result();
 }
 
 /** CONTRACT §5.3 rows for Session. */
@@ -204,57 +196,48 @@ export function migrateSession(raw: Raw, ctx: MigrationContext): Migrated<Sessio
     if ((e.obj.taskIds === undefined || e.obj.taskIds === null) && typeof legacy === 'string') e.set('taskIds', [legacy]);
     e.remove('taskId');
   }
-  e.stringArray('taskIds', true);
-  if (typeof e.obj.name !== 'string') e.set('name', `Session ${String(raw.id)}`);
-  if (!isPlainObject(e.obj.env)) e.set('env', {});
-  if (!Array.isArray(e.obj.events)) e.set('events', []);
-  if (!Array.isArray(e.obj.timeline)) e.set('timeline', []);
-  e.enumValue('strategy', WORKER_STRATEGIES, 'simple');
   if (e.obj.status === 'running') e.set('status', 'working');
-  else if (!e.enumValue('status', SESSION_STATUSES, 'idle')) {
-    ctx.warn(`${label}: missing or unknown status ${JSON.stringify(raw.status)} set to idle`);
+  else if (!fitsShape(e.obj.status, entityFields.session.status)) {
+    ctx.warn(`${label}: missing or unknown status ${JSON.stringify(raw.status)} set to ${String(entityFields.session.status.default)}`);
   }
-  e.nullableTime('completedAt');
+  e.setAsideUnknown('session');
+  e.applySchema('session');
+  e.dedupe('taskIds');
+  if (typeof e.obj.name !== 'string') e.set('name', `Session ${String(raw.id)}`);
   if (!isTime(e.obj.startedAt)) e.set('startedAt', isTime(e.obj.lastActivity) ? e.obj.lastActivity : ctx.loadTime);
   if (!isTime(e.obj.lastActivity)) e.set('lastActivity', e.obj.startedAt);
   if (typeof e.obj.hostname !== 'string') e.set('hostname', ctx.hostname);
   if (typeof e.obj.platform !== 'string') e.set('platform', ctx.platform);
-  if ('agentId' in e.obj && typeof e.obj.agentId !== 'string') e.remove('agentId');
-  if ('metadata' in e.obj && !isPlainObject(e.obj.metadata)) e.remove('metadata');
-  e.unknownKeys('session', ctx, label);
-  return { entity: e.obj as unknown as Session, changed: e.changed };
+  return e.result();
 }
 
 /** CONTRACT §5.3 rows for Template (the role was checked by the loader: a bad role quarantines the file). */
 export function migrateTemplate(raw: Raw, ctx: MigrationContext): Migrated<Template> {
   const e = new Editor(raw);
-  e.string('name', '');
-  e.string('content', '');
-  if (typeof e.obj.isDefault !== 'boolean') e.set('isDefault', false);
+  e.setAsideUnknown('template');
+  e.applySchema('template');
   e.stamps(ctx.loadTime);
-  e.unknownKeys('template', ctx, `Template ${String(raw.id)}`);
-  return { entity: e.obj as unknown as Template, changed: e.changed };
+  return e.result();
 }
 
 /** True when a template file's role is usable (CONTRACT §5.5: otherwise the file is skipped). */
 export function isRole(v: unknown): boolean {
-  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+  return typeof v === 'string' && (RoleValues as readonly string[]).includes(v);
 }
 
 /** CONTRACT §5.3 row for QueueState. */
 export function migrateQueue(raw: Raw, ctx: MigrationContext): Migrated<QueueState> {
   const e = new Editor(raw);
-  if (!Array.isArray(e.obj.items)) e.set('items', []);
+  e.setAsideUnknown('queue');
+  e.applySchema('queue');
   const items = e.obj.items as unknown[];
   const cleanItems = items.filter((it) => isPlainObject(it) && typeof it.taskId === 'string');
   if (cleanItems.length !== items.length) e.set('items', cleanItems);
   if (!Number.isInteger(e.obj.currentIndex)) {
     e.set('currentIndex', (e.obj.items as Raw[]).findIndex((it) => it.status === 'processing'));
   }
-  if (e.obj.strategy !== 'queue') e.set('strategy', 'queue');
   e.stamps(ctx.loadTime);
-  e.unknownKeys('queue', ctx, `Queue ${String(raw.sessionId)}`);
-  return { entity: e.obj as unknown as QueueState, changed: e.changed };
+  return e.result();
 }
 
 export interface LinkRepairResult {

@@ -27,7 +27,8 @@ import { ContractError } from '../http/contract-error.js';
 import type { IdPrefix } from '../ids.js';
 import { isUnsafeId, newId } from '../ids.js';
 import type { AnyEntity, EntityByKind, EntityKind, Project, QueueState, Session, Task, Template } from './entities.js';
-import { ACTIVE_SESSION_STATUSES, TERMINAL_SESSION_STATUSES, entityKey, serializeEntity } from './entities.js';
+import { SessionStatusGroups } from '../../generated/model/index.js';
+import { entityKey, serializeEntity } from './entities.js';
 import { StoreStartupError } from './errors.js';
 import { MultiIndex, PairIndex } from './indexes.js';
 import type { StoreIO } from './io.js';
@@ -384,7 +385,7 @@ export class Store implements StoreReader {
     if (taskId !== undefined) add(this.sessionsByTask.get(taskId));
     if (status !== undefined) add(this.sessionsByStatus.get(status));
     if (active) {
-      const sets = ACTIVE_SESSION_STATUSES.map((s) => this.sessionsByStatus.get(s));
+      const sets = SessionStatusGroups.active.map((s) => this.sessionsByStatus.get(s));
       candidates.push({
         size: sets.reduce((n, s) => n + s.size, 0),
         ids: (function* () {
@@ -393,7 +394,7 @@ export class Store implements StoreReader {
       });
     }
     const smallest = candidates.reduce((a, b) => (b.size < a.size ? b : a));
-    const terminal: readonly string[] = TERMINAL_SESSION_STATUSES;
+    const terminal: readonly string[] = SessionStatusGroups.terminal;
     const out: Session[] = [];
     for (const id of smallest.ids) {
       const s = this.sessions.get(id)!;

@@ -1,7 +1,8 @@
+import { RoleValues } from '../../generated/model/index.js';
 import type { Role, Template } from '../../generated/types/index.js';
 
-/** The roles in the order the contract walks them (CONTRACT §10.2: worker, then orchestrator). */
-export const TEMPLATE_ROLES: readonly Role[] = ['worker', 'orchestrator'];
+/** The roles in the order the contract walks them (CONTRACT §10.2: worker, then orchestrator; the Role schema's order). */
+export const TEMPLATE_ROLES: readonly Role[] = RoleValues;
 
 /** Names given to the templates seeded at startup (CONTRACT §10.2). */
 export const DEFAULT_TEMPLATE_NAMES: Readonly<Record<Role, string>> = {

@@ -1,3 +1,4 @@
+import { templateDefaults } from '../../generated/model/index.js';
 import type { Template } from '../../generated/types/index.js';
 import type { Store } from '../store/index.js';
 import { defaultTemplateTexts } from './default-texts.js';
@@ -15,6 +16,7 @@ export async function seedDefaultTemplates(store: Store): Promise<Template[]> {
     for (const seed of planDefaultTemplateSeeding(tx.listTemplates())) {
       const template: Template = {
         id: tx.newId('tmpl'),
+        ...templateDefaults(),
         name: seed.name,
         role: seed.role,
         content: defaultTemplateTexts[seed.role],

@@ -3,6 +3,7 @@
  * Origin allow-list §4.1/§6.3, token §6.2), ping/pong (§4.3), broadcast of the envelope (§4.2) serialised once
  * per event to every OPEN client, slow-consumer cut-off (1008), 64 KiB frame limit (1009), 1001 on shutdown.
  */
+import { WsReadyStateTextValues } from '../../generated/model/index.js';
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -78,7 +79,8 @@ export function textFrame(payload: Buffer): Buffer {
   return frame;
 }
 
-const READY_STATE_TEXT: readonly ReadyStateText[] = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
+/** The WsReadyStateText schema lists the names in readyState order. */
+const READY_STATE_TEXT: readonly ReadyStateText[] = WsReadyStateTextValues;
 const DEFAULT_MAX_PAYLOAD = 64 * 1024;
 const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
 

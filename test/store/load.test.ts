@@ -159,13 +159,15 @@ describe('startup load: migrations (CONTRACT §5.3)', () => {
 });
 
 describe('startup load: more shapes', () => {
-  it('strips unknown top-level keys, coerces wrong types, dedupes id arrays, uses this machine by default', async () => {
+  it('sets unknown top-level keys aside (CONTRACT §14.2), coerces wrong types, dedupes id arrays, uses this machine by default', async () => {
     const dataDir = await tempDir();
     await put(dataDir, 'projects/p.json', { ...project('p'), extra: 1, statusCode: 2 });
     await put(dataDir, 'tasks/p/t.json', { ...task('t', 'p'), sessionIds: 'nope', skillIds: ['a', 3, 'b'], createdAt: 'yesterday', updatedAt: 50 });
     await put(dataDir, 'sessions/s.json', { ...session('s', 'p'), taskIds: ['x1', 'x1'], hostname: undefined, env: [1] });
     const store = await Store.open({ dataDir });
-    expect(store.getProject('p')).toEqual(project('p'));
+    // What is served (JSON) has exactly the known keys; the file keeps the others and is not rewritten.
+    expect(JSON.parse(JSON.stringify(store.getProject('p')))).toEqual(project('p'));
+    expect(JSON.parse(await readFile(join(dataDir, 'projects/p.json'), 'utf8'))).toEqual({ ...project('p'), extra: 1, statusCode: 2 });
     expect(store.getTask('t')).toMatchObject({ sessionIds: [], skillIds: ['a', 'b'], createdAt: 50 });
     // x1 does not exist: link repair removes it (after dedupe)
     expect(store.getSession('s')).toMatchObject({ taskIds: [], hostname: hostname(), env: {} });
