@@ -276,6 +276,7 @@ async function copyRepository(dest: string): Promise<number> {
   const listed = (await run(ROOT, 'git', ['ls-files', '-z'])).stdout.split('\0').filter((f) => f !== '');
   let copied = 0;
   for (const rel of listed) {
+    if (rel === 'node_modules' || rel.startsWith('node_modules/')) continue; // linked below
     const from = path.join(ROOT, rel);
     let stat: fs.Stats;
     try {
