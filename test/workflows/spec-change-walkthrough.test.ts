@@ -30,6 +30,8 @@ import YAML from 'yaml';
 import { freePort, rawRequest, type RawResponse } from '../support/http.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+// The walk-through takes 35–55 s on a 2-core machine (most of it `npm run build`, i.e. tsc over the whole
+// project, next to spec:diff); the timeout leaves room for a busy CI runner.
 const TIMEOUT_MS = 150_000;
 const COMMAND_TIMEOUT_MS = 90_000;
 const SERVER_START_TIMEOUT_MS = 30_000;
