@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createAjv, ID_BASE, loadSchemaFiles, repoRoot, schemasDir, walk, X_KEYWORDS } from './schema-kit.js';
+import { createAjv, ID_BASE, loadSchemaFiles, MODEL_KEYWORDS, repoRoot, schemasDir, walk, X_KEYWORDS } from './schema-kit.js';
 
 const files = loadSchemaFiles();
 
@@ -38,7 +38,7 @@ const FREE_FORM = new Set([
 describe('schema files', () => {
   it('are exactly the files of docs/spec-conventions.md §1, with the documented titles', () => {
     const documented = documentedFiles();
-    expect(documented.size).toBe(70);
+    expect(documented.size).toBe(71);
     expect(files.map((f) => f.rel).sort()).toEqual([...documented.keys()].sort());
     for (const f of files) expect(f.schema.title, f.rel).toBe(documented.get(f.rel));
   });
@@ -151,6 +151,20 @@ describe('schema files', () => {
         }
       });
     }
+  });
+
+  it('use the generated-model keywords only where generated/model reads them', () => {
+    let seen = 0;
+    for (const { rel, schema } of files) {
+      walk(schema, (node, pointer) => {
+        for (const [k, allowed] of Object.entries(MODEL_KEYWORDS)) {
+          if (!(k in node)) continue;
+          seen++;
+          expect(allowed(rel, pointer), `${rel}#${pointer} ${k}`).toBe(true);
+        }
+      });
+    }
+    expect(seen).toBeGreaterThan(10);
   });
 
   it('list no legacy enum value outside the *-input enums', () => {

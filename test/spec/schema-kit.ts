@@ -13,6 +13,17 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const schemasDir = path.join(repoRoot, 'schemas');
 export const ID_BASE = 'https://maestro.local/schemas/';
 export const X_KEYWORDS = ['x-validation-order', 'x-error-codes', 'x-error-messages'] as const;
+/**
+ * The keywords generated/model reads (docs/spec-conventions.md): where each may appear, as a test on the schema
+ * file and the JSON pointer of the node.
+ */
+export const MODEL_KEYWORDS: Record<string, (rel: string, pointer: string) => boolean> = {
+  'x-stored-as': (rel, pointer) => rel.startsWith('entities/') && pointer === '',
+  'x-create-of': (rel, pointer) => rel.startsWith('requests/') && pointer === '',
+  'x-update-of': (rel, pointer) => rel.startsWith('requests/') && pointer === '',
+  'x-apply': (rel, pointer) => rel.startsWith('requests/') && /^(\/else)?\/properties\/[^/]+$/.test(pointer),
+  'x-value-groups': (rel, pointer) => rel.startsWith('common/') && pointer === '',
+};
 
 export interface SchemaFile {
   /** `folder/file.json`, relative to schemas/ */
@@ -41,6 +52,11 @@ export function createAjv(files: SchemaFile[] = loadSchemaFiles()): Ajv2020 {
   ajv.addKeyword({ keyword: 'x-validation-order', schemaType: 'array' });
   ajv.addKeyword({ keyword: 'x-error-codes', schemaType: 'object' });
   ajv.addKeyword({ keyword: 'x-error-messages', schemaType: 'object' });
+  ajv.addKeyword({ keyword: 'x-stored-as', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-create-of', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-update-of', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-apply', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-value-groups', schemaType: 'object' });
   for (const f of files) ajv.addSchema(f.schema);
   return ajv;
 }
