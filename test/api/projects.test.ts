@@ -1,6 +1,7 @@
 /** CONTRACT §2.2 (E1–E5) through the real server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../generated/client/index.js';
+import { projectDefaults } from '../../generated/model/index.js';
 import { dataFileExists, expectError, expectEvents, readData, startApi, type Api } from './harness.js';
 
 describe('projects', () => {
@@ -15,6 +16,7 @@ describe('projects', () => {
     expect(res.status).toBe(201);
     const p = res.json as Record<string, unknown>;
     expect(p).toEqual({
+      ...projectDefaults(), // fields added later with a schema default (CONTRIBUTING.md's example: color)
       id: expect.stringMatching(/^proj_[0-9]+_[0-9a-z]{9}$/),
       name: 'Alpha',
       workingDir: '',

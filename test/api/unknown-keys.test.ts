@@ -13,9 +13,12 @@ import type { Config } from '../../src/config.js';
 
 const T0 = 1_700_000_000_000;
 
-/** Keys a "newer" server stored: a string, a nested object and an array, with characters JSON escapes. */
+/**
+ * Keys a "newer" server stored: a string, a nested object and an array, with characters JSON escapes. Not `color`:
+ * CONTRIBUTING.md's example adds that one to projects (test/workflows/spec-change-walkthrough.test.ts).
+ */
 const NEWER = {
-  color: '#ff8800',
+  accent: '#ff8800',
   review: { by: 'ana', score: 4.5, tags: ['a', 'ü', 'line\nbreak'], nested: { deep: [1, { x: null }] } },
   labels: ['x', 'y'],
 };

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { projectDefaults } from '../../generated/model/index.js';
 import { ManualClock } from '../../src/clock.js';
 import { listFiles, startAudit, testConfig, writeJson, type AuditServer } from './helpers.js';
 
@@ -56,8 +57,8 @@ describe('start on a legacy DATA_DIR', () => {
     expect((await s.ok('GET', '/health')).storage).toEqual({ quarantined: 2 });
 
     // Projects.
-    expect(await s.ok('GET', '/api/projects/p1')).toEqual({ id: 'p1', name: 'Legacy project', workingDir: '', description: '', createdAt: LOAD, updatedAt: LOAD });
-    expect(await s.ok('GET', '/api/projects/p2')).toEqual({ id: 'p2', name: 'Only updatedAt', workingDir: '', description: '', createdAt: 1000, updatedAt: 1000 });
+    expect(await s.ok('GET', '/api/projects/p1')).toEqual({ ...projectDefaults(), id: 'p1', name: 'Legacy project', workingDir: '', description: '', createdAt: LOAD, updatedAt: LOAD });
+    expect(await s.ok('GET', '/api/projects/p2')).toEqual({ ...projectDefaults(), id: 'p2', name: 'Only updatedAt', workingDir: '', description: '', createdAt: 1000, updatedAt: 1000 });
 
     // Tasks.
     const t1 = await s.ok('GET', '/api/tasks/t1');

@@ -2,6 +2,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { projectDefaults, queueDefaults, sessionDefaults, taskDefaults, templateDefaults } from '../../generated/model/index.js';
 import type { Project, QueueState, Session, Task, Template } from '../../src/store/entities.js';
 import type { Store, StoreEvent, Tx } from '../../src/store/store.js';
 import type { StoreLogger } from '../../src/store/load.js';
@@ -31,12 +32,15 @@ export function recordingLogger(): StoreLogger & { warnings: string[]; infos: st
   };
 }
 
+// Entity builders: the schema defaults (generated/model), then the fixture's values, then the test's. A field added
+// to an entity schema with a `default` reaches every fixture without an edit here (CONTRIBUTING.md step 5).
 export function project(id: string, over: Partial<Project> = {}): Project {
-  return { id, name: `Project ${id}`, workingDir: '/tmp/w', description: '', createdAt: 1000, updatedAt: 1000, ...over };
+  return { ...projectDefaults(), id, name: `Project ${id}`, workingDir: '/tmp/w', description: '', createdAt: 1000, updatedAt: 1000, ...over };
 }
 
 export function task(id: string, projectId: string, over: Partial<Task> = {}): Task {
   return {
+    ...taskDefaults(),
     id,
     projectId,
     parentId: null,
@@ -59,6 +63,7 @@ export function task(id: string, projectId: string, over: Partial<Task> = {}): T
 
 export function session(id: string, projectId: string, over: Partial<Session> = {}): Session {
   return {
+    ...sessionDefaults(),
     id,
     projectId,
     taskIds: [],
@@ -78,11 +83,11 @@ export function session(id: string, projectId: string, over: Partial<Session> = 
 }
 
 export function queue(sessionId: string, over: Partial<QueueState> = {}): QueueState {
-  return { sessionId, strategy: 'queue', items: [], currentIndex: -1, createdAt: 1000, updatedAt: 1000, ...over } as QueueState;
+  return { ...queueDefaults(), sessionId, strategy: 'queue', items: [], currentIndex: -1, createdAt: 1000, updatedAt: 1000, ...over } as QueueState;
 }
 
 export function template(id: string, over: Partial<Template> = {}): Template {
-  return { id, name: `Template ${id}`, role: 'worker', content: '# hi', isDefault: false, createdAt: 1000, updatedAt: 1000, ...over } as Template;
+  return { ...templateDefaults(), id, name: `Template ${id}`, role: 'worker', content: '# hi', isDefault: false, createdAt: 1000, updatedAt: 1000, ...over } as Template;
 }
 
 /** Every `*.json` under the entity folders of DATA_DIR, parsed, keyed by relative path. */
