@@ -16,11 +16,13 @@ import { validateAgainstCatalogue } from '../../src/server.js';
 import { createCorsPolicy } from '../../src/http/cors.js';
 import { silentLogger } from '../../src/log.js';
 import type { Project, QueueState, Session, SessionTimelineEvent, Task } from '../../generated/types/index.js';
+import { projectDefaults } from '../../generated/model/index.js';
 
 const clientsWanted = Number(process.argv[2] ?? 100);
 const now = Date.now();
 
-const project: Project = { id: 'proj_1', name: 'Demo', workingDir: '/home/me/demo', description: '', createdAt: now, updatedAt: now };
+// Schema defaults first, so that a field added to the spec later needs no edit here.
+const project: Project = { id: 'proj_1', ...projectDefaults(), name: 'Demo', workingDir: '/home/me/demo', createdAt: now, updatedAt: now };
 function task(i: number): Task {
   return {
     id: `task_${i}`, projectId: project.id, parentId: null, title: `Task ${i}`, description: 'Do the thing '.repeat(10),

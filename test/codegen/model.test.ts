@@ -74,7 +74,7 @@ describe('generated/model follows the schemas', () => {
     expect(model.taskFromCreate({ projectId: 'p', title: 't' })).not.toHaveProperty('model');
     // Fresh arrays on every call: one entity's list is never another's.
     expect(model.taskFromCreate({ projectId: 'p', title: 't' }).skillIds).not.toBe(model.taskFromCreate({ projectId: 'p', title: 't' }).skillIds);
-    const current = { id: 'p', name: 'a', workingDir: 'w', description: 'd', createdAt: 1, updatedAt: 1 };
+    const current = { id: 'p', ...model.projectDefaults(), name: 'a', workingDir: 'w', description: 'd', createdAt: 1, updatedAt: 1 };
     expect(model.projectWithUpdate(current, { description: 'x' })).toEqual({ ...current, description: 'x' });
     expect(current.description).toBe('d');
   });

@@ -98,6 +98,8 @@ const BODIES: Record<string, string> = {
   addTaskTimelineEntry: 'task-timeline-create', createSession: 'session-create', updateSession: 'session-update',
   addSessionEvent: 'session-event-create', addSessionTimelineEntry: 'session-timeline-create', spawnSession: 'spawn-request',
   failQueueItem: 'queue-fail', pushQueueItem: 'queue-push', createTemplate: 'template-create', updateTemplate: 'template-update',
+  // CONTRACT §14.5: the optional `{}` the maestro CLI sends
+  startQueueItem: 'empty-object', completeQueueItem: 'empty-object', skipQueueItem: 'empty-object',
 };
 
 // Success schema per operation: entity, [entity] for a list, or a schemas/responses file.
