@@ -255,7 +255,7 @@ async function main(): Promise<void> {
         pick = (pick + 7919) % mutable.length;
         return pick;
       };
-      // The disk's share of a durable mutation: raw node:http doing only the contract's write protocol, one
+      // The disk's share of a durable mutation: raw node:http doing only docs/behaviour.md's write protocol, one
       // file per request (bench/servers/baseline.ts `durable`). Into one folder (as POST: all new tasks go to
       // project 1's folder) and spread over 99 folders (as PATCH), so each comparison has the same fsyncs.
       let durable: Child | undefined;
@@ -393,7 +393,7 @@ async function main(): Promise<void> {
             const x = by.get(key);
             if (!x) continue;
             const ratio = roundRatio(key, 'get');
-            // The ceiling this disk allows: a server doing nothing but the contract's write protocol, as % of our GET.
+            // The ceiling this disk allows: a server doing nothing but docs/behaviour.md's write protocol, as % of our GET.
             const disk = key === 'post' ? 'durableOne' : 'durableSpread';
             const ceiling = by.has(disk) ? `; the durable-write baseline alone: ${roundRatio(disk, 'get')} % of GET` : '';
             targets.push({

@@ -5,7 +5,7 @@
  * IPC protocol with bench/main.ts: → `{type:'ready', connected}` once every client is open; ← `'start'`
  * clears the samples; ← `'stop'` → `{type:'result', …}` with the lag percentiles.
  *
- * Lag = receive time − envelope `timestamp` (CONTRACT §4.2: ms at broadcast, same machine clock). Both are
+ * Lag = receive time − envelope `timestamp` (docs/behaviour.md §4.2: ms at broadcast, same machine clock). Both are
  * whole milliseconds, so each sample is exact to ±1 ms.
  *
  * Why raw sockets and not the `ws` client: 1 000 clients at 100 events/s are 100 000 frames per second into

@@ -78,7 +78,7 @@ export function typeSchemaFor(spec: LoadedSpec, file: SchemaFile): { schema: Jso
       const branches = out[key];
       if (Array.isArray(branches) && branches.every(isConstraintOnly)) delete out[key];
     }
-    // A declared shape is the type; undeclared extra keys are ignored by the server (CONTRACT §0.5).
+    // A declared shape is the type; undeclared extra keys are ignored by the server (docs/behaviour.md §0.5).
     if (isObject(out.properties) && !('additionalProperties' in out)) out.additionalProperties = false;
     return out;
   }) as JsonSchema;

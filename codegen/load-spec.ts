@@ -121,7 +121,7 @@ export function loadSpec(options: LoadOptions): LoadedSpec {
     const full = path.join(promptsDir, `${role}.md`);
     if (!fs.existsSync(full)) {
       throw new SpecError(
-        `default prompt template missing: ${full} (CONTRACT §10.4: the built-in default texts are compiled in; ` +
+        `default prompt template missing: ${full} (docs/behaviour.md §10.4: the built-in default texts are compiled in; ` +
           `write templates/prompts/${role}.md or pass --prompts-dir)`,
       );
     }

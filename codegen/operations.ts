@@ -45,7 +45,7 @@ export interface OperationModel {
   queryParams: string[];
   body?: { schema: SchemaFile; required: boolean; rules: BodyRulesModel };
   validateBody: 'none' | 'before-handler' | 'after-lookup';
-  /** POST/PUT/PATCH: the body is read (protocol checks of CONTRACT §3.3) even when the operation takes none */
+  /** POST/PUT/PATCH: the body is read (protocol checks of docs/behaviour.md §3.3) even when the operation takes none */
   readsBody: boolean;
   emits: string[];
 }

@@ -136,7 +136,7 @@ export function allowsNull(spec: LoadedSpec, node: unknown, from: string, doc: u
 
 /**
  * For a property whose schema is an array of objects with declared properties: the item properties whose schema
- * does not allow null (a null there is "absent", CONTRACT §0.5). Undefined for anything else.
+ * does not allow null (a null there is "absent", docs/behaviour.md §0.5). Undefined for anything else.
  */
 export function itemPropertiesNotAllowingNull(spec: LoadedSpec, node: unknown, from: string, doc: unknown): string[] | undefined {
   const loc = follow(spec, { node, from, doc });
@@ -160,7 +160,7 @@ const ARTICLE_TYPES: Record<string, string> = {
   null: 'null',
 };
 
-/** The "must be …" wording (CONTRACT §3.4) for a wrong-type value of the given schema, e.g. "an array of strings". */
+/** The "must be …" wording (docs/behaviour.md §3.4) for a wrong-type value of the given schema, e.g. "an array of strings". */
 export function describeType(spec: LoadedSpec, node: unknown, from: string, doc: unknown): string | undefined {
   const loc = follow(spec, { node, from, doc });
   const schema = loc.node;

@@ -1,9 +1,9 @@
 /**
- * The express application: the middleware chain of docs/architecture.md and CONTRACT §3.3, in order:
+ * The express application: the middleware chain of docs/architecture.md and docs/behaviour.md §3.3, in order:
  * host guard → CORS/OPTIONS → bearer token → API router → 404 → error handler.
  * The guards are one middleware (src/http/guards.ts), which first drains ignored bodies and sets up the request
  * log: the log only watches (it never answers), so the 403s and 401s of the guards get their line too
- * (CONTRACT §6.5: one line per /api request).
+ * (docs/behaviour.md §6.5: one line per /api request).
  */
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Logger } from 'pino';

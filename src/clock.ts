@@ -1,5 +1,5 @@
 /**
- * The server's source of "now" (CONTRACT §0.2). Injected everywhere a timestamp is taken, so that tests can
+ * The server's source of "now" (docs/behaviour.md §0.2). Injected everywhere a timestamp is taken, so that tests can
  * pin time and check the one-reading-per-request and stamps-only-move-forward rules.
  */
 export interface Clock {

@@ -1,6 +1,6 @@
 /**
  * Server configuration: the environment read once at startup, validated into a typed object.
- * CONTRACT §6.1 (variables), §6.2 (binding rule, loopback), §6.3 (CORS list), §6.4 step 1.
+ * docs/behaviour.md §6.1 (variables), §6.2 (binding rule, loopback), §6.3 (CORS list), §6.4 step 1.
  */
 import { homedir } from 'node:os';
 import { isIP } from 'node:net';
@@ -48,7 +48,7 @@ export interface Config {
   warnings: string[];
 }
 
-/** CONFIG_ERROR (CONTRACT §3.2): a bad variable; logged, then the process exits 1. */
+/** CONFIG_ERROR (docs/behaviour.md §3.2): a bad variable; logged, then the process exits 1. */
 export class ConfigError extends Error {
   readonly code = 'CONFIG_ERROR';
   constructor(
@@ -65,7 +65,7 @@ type Env = Record<string, string | undefined>;
 const MIN_BODY_BYTES = 1024;
 const MAX_BODY_BYTES = 104_857_600;
 
-/** Reads and validates every variable of CONTRACT §6.1. Throws ConfigError naming the first bad one. */
+/** Reads and validates every variable of docs/behaviour.md §6.1. Throws ConfigError naming the first bad one. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const warnings: string[] = [];
   // An empty value is treated as unset: `VAR=` in a shell or compose file usually means "no value".
@@ -141,7 +141,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const debug = exactBool('DEBUG', 'true');
   const nodeEnv = oneOf('NODE_ENV', get('NODE_ENV'), ['development', 'production', 'test'] as const, 'development');
 
-  // CONTRACT §6.2: a non-loopback bind needs a token or the explicit opt-out.
+  // docs/behaviour.md §6.2: a non-loopback bind needs a token or the explicit opt-out.
   if (!hostIsLoopback && apiToken === undefined) {
     if (!allowUnauthenticated) {
       throw new ConfigError(
@@ -228,7 +228,7 @@ function isUnspecifiedAddress(host: string): boolean {
   return bytes !== null && bytes.every((b) => b === 0);
 }
 
-/** CONTRACT §6.2: `localhost`, 127.0.0.0/8, `::1` or `::ffff:127.x.x.x`. `0.0.0.0` and `::` are not. */
+/** docs/behaviour.md §6.2: `localhost`, 127.0.0.0/8, `::1` or `::ffff:127.x.x.x`. `0.0.0.0` and `::` are not. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (h.toLowerCase() === 'localhost') return true;

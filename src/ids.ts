@@ -1,9 +1,9 @@
 /**
- * Identifier generation and the id safety rules (CONTRACT §0.1, §5.6).
+ * Identifier generation and the id safety rules (docs/behaviour.md §0.1, §5.6).
  */
 import { randomBytes } from 'node:crypto';
 
-/** The entity kinds that get server-generated ids (CONTRACT §0.1). */
+/** The entity kinds that get server-generated ids (docs/behaviour.md §0.1). */
 export type IdPrefix = 'proj' | 'task' | 'sess' | 'evt' | 'tmpl';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
@@ -26,7 +26,7 @@ function randomSuffix(): string {
 }
 
 /**
- * A new id `{prefix}_{ms}_{9 chars}` (CONTRACT §0.1). `taken` tells whether an id already exists for
+ * A new id `{prefix}_{ms}_{9 chars}` (docs/behaviour.md §0.1). `taken` tells whether an id already exists for
  * this kind; a colliding id is regenerated. `ms` defaults to the wall clock.
  */
 export function newId(prefix: IdPrefix, taken?: (id: string) => boolean, ms: number = Date.now()): string {
@@ -39,13 +39,13 @@ export function newId(prefix: IdPrefix, taken?: (id: string) => boolean, ms: num
   throw new Error(`newId: could not find a free ${prefix} id`);
 }
 
-/** The shape every server-generated id has (CONTRACT §0.1). */
+/** The shape every server-generated id has (docs/behaviour.md §0.1). */
 export const GENERATED_ID_PATTERN = /^(proj|task|sess|evt|tmpl)_[0-9]+_[0-9a-z]{9}$/;
 
 /**
- * True when the id must never take part in a filesystem path (CONTRACT §0.1, §5.6): it contains `/`, `\` or
+ * True when the id must never take part in a filesystem path (docs/behaviour.md §0.1, §5.6): it contains `/`, `\` or
  * NUL, or equals `.` or `..`. The empty string is unsafe too (it would name the file `.json`); the
- * contract cannot produce it (no route has an empty segment), so treating it as unknown is invisible.
+ * API cannot produce it (no route has an empty segment), so treating it as unknown is invisible.
  */
 export function isUnsafeId(id: string): boolean {
   if (typeof id !== 'string') return true;
@@ -55,7 +55,7 @@ export function isUnsafeId(id: string): boolean {
 
 const CLIENT_SESSION_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** A client-chosen session id on E14: 1–128 of [A-Za-z0-9._-], not `.` or `..` (CONTRACT §0.1). */
+/** A client-chosen session id on E14: 1–128 of [A-Za-z0-9._-], not `.` or `..` (docs/behaviour.md §0.1). */
 export function isValidClientSessionId(id: unknown): id is string {
   return typeof id === 'string' && CLIENT_SESSION_ID.test(id) && id !== '.' && id !== '..';
 }

@@ -1,5 +1,5 @@
 /**
- * Logging (CONTRACT §6.5): pino, LOG_LEVEL / LOG_FORMAT / LOG_FILE / DEBUG of §6.1.
+ * Logging (docs/behaviour.md §6.5): pino, LOG_LEVEL / LOG_FORMAT / LOG_FILE / DEBUG of §6.1.
  * `pretty` is a small human line format written here (pino-pretty is not a dependency); `json` is pino's own.
  * The API token is scrubbed from every line, whatever logged it (§6.2: secrets are never logged).
  */

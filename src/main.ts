@@ -1,5 +1,5 @@
 /**
- * Entry point of the server: CONTRACT §6.4 startup and §5.7 shutdown. `npm start` bundles it into `dist/main.js`
+ * Entry point of the server: docs/behaviour.md §6.4 startup and §5.7 shutdown. `npm start` bundles it into `dist/main.js`
  * (`scripts/build-dist.mjs`, esbuild; npm packages stay external) and runs that with plain `node --expose-gc`: no
  * TypeScript loader at run time (issue 7: ~0.7 s less CPU at boot and ~28 MB less RSS; the flag is for the one
  * GC after the load, below). `npm run dev` runs it under tsx.
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   if (running.url !== config.serverUrl) logger.info({ serverUrl: config.serverUrl }, 'SERVER_URL for spawned sessions');
 
   installShutdown(running, logger);
-  // A stray rejection is a bug to log, not a reason to drop every client (CONTRACT §12 robustness).
+  // A stray rejection is a bug to log, not a reason to drop every client (docs/behaviour.md §12 robustness).
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception: exiting');
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   });
 }
 
-/** CONTRACT §5.7: first SIGINT/SIGTERM → graceful close, exit 0 (or 1 past 5 s); a second one → exit 1 now. */
+/** docs/behaviour.md §5.7: first SIGINT/SIGTERM → graceful close, exit 0 (or 1 past 5 s); a second one → exit 1 now. */
 function installShutdown(running: RunningServer, logger: Logger): void {
   let shuttingDown = false;
   const onSignal = (signal: NodeJS.Signals) => {

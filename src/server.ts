@@ -1,5 +1,5 @@
 /**
- * Server assembly: the startup sequence of CONTRACT §6.4 (storage → HTTP app → WebSocket → listen) and the
+ * Server assembly: the startup sequence of docs/behaviour.md §6.4 (storage → HTTP app → WebSocket → listen) and the
  * orderly close of §5.7 (stop accepting → WS 1001 → in-flight requests finish → store closed).
  */
 import http from 'node:http';
@@ -42,7 +42,7 @@ export interface OpenStoreOptions {
   sessionDir: string;
   logger: Logger;
   clock: Clock;
-  /** Called after every durable commit with that mutation's events, in order (CONTRACT §0.8, §4.5). */
+  /** Called after every durable commit with that mutation's events, in order (docs/behaviour.md §0.8, §4.5). */
   onCommit: (events: HubEvent[]) => void;
 }
 
@@ -62,7 +62,7 @@ export type HandlerMap = Partial<Handlers>;
 export interface ServerDeps {
   logger: Logger;
   clock?: Clock;
-  /** Storage init (CONTRACT §5.2); default: the file store of src/store/. */
+  /** Storage init (docs/behaviour.md §5.2); default: the file store of src/store/. */
   openStore?: (options: OpenStoreOptions) => Promise<StoreHandle>;
   /** The router factory `createApiRouter(handlers, { maxBodyBytes })`; default: generated/routes/router.ts. */
   createApiRouter?: (handlers: HandlerMap, options: { maxBodyBytes: number }) => RequestHandler;
@@ -89,11 +89,11 @@ export interface RunningServer {
   store: StoreHandle;
   /** Start-up housekeeping that runs after listen (SESSION_DIR temp-file sweep); resolves when done. */
   maintenance: Promise<void>;
-  /** Graceful close (CONTRACT §5.7); idempotent. The caller enforces the 5 s limit. */
+  /** Graceful close (docs/behaviour.md §5.7); idempotent. The caller enforces the 5 s limit. */
   close(): Promise<void>;
 }
 
-/** Starts the server (CONTRACT §6.4 steps 2–5). Rejects on storage or bind failure, leaving nothing open. */
+/** Starts the server (docs/behaviour.md §6.4 steps 2–5). Rejects on storage or bind failure, leaving nothing open. */
 export async function startServer(config: Config, deps: ServerDeps): Promise<RunningServer> {
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
@@ -112,7 +112,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const openStore = deps.openStore ?? defaultOpenStore;
   const createApiRouter = deps.createApiRouter ?? generatedApiRouter;
   const buildHandlers = deps.buildHandlers ?? defaultBuildHandlers;
-  // CONTRACT §5.2 step 1: SESSION_DIR too (the store creates DATA_DIR and its folders).
+  // docs/behaviour.md §5.2 step 1: SESSION_DIR too (the store creates DATA_DIR and its folders).
   try {
     await mkdir(config.sessionDir, { recursive: true });
   } catch (err) {
@@ -158,7 +158,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 
   const httpServer = server;
   const port = (httpServer.address() as AddressInfo).port;
-  // CONTRACT §5.4: sweep manifest temp files left by a crash; not needed to serve, so it runs after listen.
+  // docs/behaviour.md §5.4: sweep manifest temp files left by a crash; not needed to serve, so it runs after listen.
   const maintenance = removeLeftoverManifestTemps(config.sessionDir).then((removed) => {
     if (removed > 0) logger.warn({ removed }, 'removed leftover temporary files from SESSION_DIR');
   });
@@ -184,8 +184,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 }
 
 /**
- * A request the HTTP parser rejects (malformed, headers too large) still gets the contract's JSON error
- * (CONTRACT §0.6, §3.3: such input never crashes the process).
+ * A request the HTTP parser rejects (malformed, headers too large) still gets docs/behaviour.md's JSON error
+ * (docs/behaviour.md §0.6, §3.3: such input never crashes the process).
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
   logger.debug({ code: err.code }, 'HTTP client error');
@@ -223,7 +223,7 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
   });
 }
 
-/** The file store of src/store/ (CONTRACT §5), with the pino logger adapted to the store's logger shape. */
+/** The file store of src/store/ (docs/behaviour.md §5), with the pino logger adapted to the store's logger shape. */
 async function defaultOpenStore(options: OpenStoreOptions): Promise<StoreHandle> {
   const { logger } = options;
   const store = await Store.open({
@@ -236,7 +236,7 @@ async function defaultOpenStore(options: OpenStoreOptions): Promise<StoreHandle>
     },
   });
   try {
-    // CONTRACT §5.2 step 4 / §10.2: no event is emitted by seeding.
+    // docs/behaviour.md §5.2 step 4 / §10.2: no event is emitted by seeding.
     const seeded = await seedDefaultTemplates(store);
     if (seeded.length > 0) logger.info({ roles: seeded.map((t) => t.role) }, 'seeded default templates');
   } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * Writes a DATA_DIR in the contract's on-disk layout (CONTRACT §5.1) directly, without the server: an HTTP
+ * Writes a DATA_DIR in docs/behaviour.md's on-disk layout (docs/behaviour.md §5.1) directly, without the server: an HTTP
  * seed of 100 000 tasks would take minutes, a file write takes seconds.
  *
  * The data is canonical (every field of §1, file format `JSON.stringify(v, null, 2)` + newline, links agree on

@@ -30,7 +30,7 @@ function routerLiteral<T>(source: string, name: string): T {
 /** The router's null-strip rules: a field list (older generated code) or `{ fields, items }`. */
 type StripRules = readonly string[] | { fields: readonly string[]; items?: Readonly<Record<string, readonly string[]>> };
 
-/** Same work as the router's `stripNulls` (CONTRACT §0.5: null = absent): copy, drop the listed nulls. */
+/** Same work as the router's `stripNulls` (docs/behaviour.md §0.5: null = absent): copy, drop the listed nulls. */
 function stripNulls(body: Record<string, unknown>, rules: StripRules): Record<string, unknown> {
   const fields = Array.isArray(rules) ? (rules as readonly string[]) : (rules as { fields: readonly string[] }).fields;
   const items = Array.isArray(rules) ? undefined : (rules as { items?: Readonly<Record<string, readonly string[]>> }).items;

@@ -8,7 +8,7 @@
  *   settings as ours (src/app.ts: no X-Powered-By, no ETag), so that the difference to our server is our own
  *   layers (guards, request log, router, handler, store).
  * - `durable`: the disk's share of a durable mutation. raw node:http; `POST /write/{folder}` writes the request
- *   body to a new file `{folder}/{n}.json` under BENCH_WRITE_DIR with the contract's write protocol (§5.4: temp
+ *   body to a new file `{folder}/{n}.json` under BENCH_WRITE_DIR with docs/behaviour.md's write protocol (§5.4: temp
  *   file, fsync, rename, fsync the folder) and answers 201 with the body. No validation, no state, no events,
  *   no batching: what one durable file write per request costs on this machine's disk.
  */

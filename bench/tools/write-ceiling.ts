@@ -6,7 +6,7 @@
  *   npx tsx bench/tools/write-ceiling.ts [fsync|protocol|store|all] [rounds]
  *
  * - fsync: write a new 0.9 KB file and fsync it, 1 / 4 / 16 / 64 at a time: the raw rate of the one step the
- *   contract requires per file (§5.4 step 2).
+ *   docs/behaviour.md §5.4 requires per file (step 2).
  * - protocol: the whole §5.4 protocol in group-commit rounds as the store runs them (50 closed-loop writers; a
  *   round writes every pending file — temp, fsync, rename — then fsyncs each folder once; up to 3 rounds in
  *   flight), into 1 folder (like POST) and over 99 folders (like PATCH), with two ways of issuing the calls:

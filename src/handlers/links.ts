@@ -2,7 +2,7 @@ import type { Session, SessionTimelineEvent } from '../../generated/types/index.
 import type { StoreEvent, Tx } from '../store/index.js';
 import type { RequestStamps } from './request-stamps.js';
 
-/** A fresh `evt_…` id that no entry of this session uses yet (CONTRACT §0.1). */
+/** A fresh `evt_…` id that no entry of this session uses yet (docs/behaviour.md §0.1). */
 export function newEntryId(tx: Tx, session: Session): string {
   return tx.newId('evt', (id) => session.timeline.some((e) => e.id === id) || session.events.some((e) => e.id === id));
 }
@@ -15,7 +15,7 @@ export function timelineEntry(tx: Tx, session: Session, type: string, message: s
 }
 
 /**
- * LINK(S, T) of CONTRACT §2.0.2. Reads the current (in-request) state of both, appends what is missing on each
+ * LINK(S, T) of docs/behaviour.md §2.0.2. Reads the current (in-request) state of both, appends what is missing on each
  * side, and only when something was appended: adds the `task_started` timeline entry, stamps both, stores both
  * and returns the event pair `session:task_added` → `task:session_added`. Returns `[]` when already linked.
  */
@@ -44,7 +44,7 @@ export function link(tx: Tx, stamps: RequestStamps, sessionId: string, taskId: s
 }
 
 /**
- * UNLINK(S, T) of CONTRACT §2.0.2; T may not exist. Removes what is present on each side, and only when
+ * UNLINK(S, T) of docs/behaviour.md §2.0.2; T may not exist. Removes what is present on each side, and only when
  * something was removed: adds the `task_completed` timeline entry, stamps, stores and returns the event pair
  * `session:task_removed` → `task:session_removed`. Returns `[]` when they were not linked.
  */

@@ -6,19 +6,19 @@ import { timelineEntry } from './links.js';
 import type { RequestStamps } from './request-stamps.js';
 
 /**
- * What E14 and E20 decide about a new session (CONTRACT §1.4, §2.0.3): these keys, and any other key of the
+ * What E14 and E20 decide about a new session (docs/behaviour.md §1.4, §2.0.3): these keys, and any other key of the
  * entity (E14 passes every plain field of its request, generated/model); the rest is derived.
  */
 export type NewSessionSpec = Partial<Session> & Pick<Session, 'id' | 'projectId' | 'taskIds' | 'name' | 'env' | 'strategy' | 'status'>;
 
-/** The host facts stamped on every new session (CONTRACT §0.3). */
+/** The host facts stamped on every new session (docs/behaviour.md §0.3). */
 export interface HostFacts {
   hostname: string;
   platform: string;
 }
 
 /**
- * Builds a new session with the initial timeline of CONTRACT §2.0.3 (`session_started`, then one `task_started`
+ * Builds a new session with the initial timeline of docs/behaviour.md §2.0.3 (`session_started`, then one `task_started`
  * per task), all stamped with the request's clock reading.
  */
 export function buildNewSession(tx: Tx, spec: NewSessionSpec, host: HostFacts): Session {

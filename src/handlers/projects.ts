@@ -8,15 +8,15 @@ type ProjectHandlers = Pick<Handlers, 'listProjects' | 'createProject' | 'getPro
 
 const projectNotFound = () => notFound('PROJECT_NOT_FOUND', 'Project not found');
 
-/** Projects, CONTRACT §2.2 (E1–E5). */
+/** Projects, docs/behaviour.md §2.2 (E1–E5). */
 export function createProjectHandlers({ store }: { store: Store }): ProjectHandlers {
   return {
-    /** CONTRACT §2.2 E1 */
+    /** docs/behaviour.md §2.2 E1 */
     async listProjects() {
       return store.listProjects();
     },
 
-    /** CONTRACT §2.2 E2: the fields follow from the schemas (generated/model); the server adds id and stamps. */
+    /** docs/behaviour.md §2.2 E2: the fields follow from the schemas (generated/model); the server adds id and stamps. */
     async createProject({ body }) {
       return store.mutate((tx) => {
         const project: Project = { id: tx.newId('proj'), ...projectFromCreate(body), createdAt: tx.now, updatedAt: tx.now };
@@ -26,12 +26,12 @@ export function createProjectHandlers({ store }: { store: Store }): ProjectHandl
       });
     },
 
-    /** CONTRACT §2.2 E3 */
+    /** docs/behaviour.md §2.2 E3 */
     async getProject({ params }) {
       return store.getProject(params.id) ?? Promise.reject(projectNotFound());
     },
 
-    /** CONTRACT §2.2 E4: lookup → name → workingDir → description; an empty body still stamps and emits. */
+    /** docs/behaviour.md §2.2 E4: lookup → name → workingDir → description; an empty body still stamps and emits. */
     async updateProject(input) {
       return store.mutate((tx) => {
         const current = tx.getProject(input.params.id);
@@ -44,7 +44,7 @@ export function createProjectHandlers({ store }: { store: Store }): ProjectHandl
       });
     },
 
-    /** CONTRACT §2.2 E5: lookup → tasks → sessions; nothing cascades. */
+    /** docs/behaviour.md §2.2 E5: lookup → tasks → sessions; nothing cascades. */
     async deleteProject({ params }) {
       return store.mutate((tx) => {
         const project = tx.getProject(params.id);

@@ -30,7 +30,7 @@ type QueueHandlers = Pick<
 >;
 
 /**
- * The common checks Q1 → Q2 → Q3 of CONTRACT §9.2, run first by every queue endpoint (the router has only done
+ * The common checks Q1 → Q2 → Q3 of docs/behaviour.md §9.2, run first by every queue endpoint (the router has only done
  * the protocol body checks). Returns the session and its queue.
  */
 function requireQueue(reader: StoreReader, sessionId: string): { session: Session; queue: QueueState } {
@@ -43,7 +43,7 @@ function requireQueue(reader: StoreReader, sessionId: string): { session: Sessio
 }
 
 /**
- * Records an item operation (CONTRACT §9.3, §9.5, §4.5 item 7): stores the queue, emits `queue:item_*` →
+ * Records an item operation (docs/behaviour.md §9.3, §9.5, §4.5 item 7): stores the queue, emits `queue:item_*` →
  * `queue:updated`, then, when the item's task still exists, sets its `sessionStatus`, stamps it, stores it and
  * emits `task:updated`. Task `status` is never touched.
  */
@@ -56,7 +56,7 @@ function recordItemChange(
   failReason: string | null = null,
 ): void {
   tx.putQueue(queue);
-  // queue:item_failed alone carries `reason` (string or null, CONTRACT §4.4).
+  // queue:item_failed alone carries `reason` (string or null, docs/behaviour.md §4.4).
   if (operation === 'fail') tx.emit('queue:item_failed', { sessionId: queue.sessionId, item, reason: failReason });
   else tx.emit(itemEventFor(operation), { sessionId: queue.sessionId, item });
   tx.emit('queue:updated', { sessionId: queue.sessionId, queue });
@@ -72,24 +72,24 @@ function clockFor(tx: Tx, stamps: RequestStamps, queue: QueueState): { now: numb
   return { now: tx.now, stamp: stamps.for('queue', queue.sessionId, queue.updatedAt) };
 }
 
-/** Session queues, CONTRACT §2.6 and §9 (E27–E34). */
+/** Session queues, docs/behaviour.md §2.6 and §9 (E27–E34). */
 export function createQueueHandlers({ store }: { store: Store }): QueueHandlers {
   return {
-    /** CONTRACT §2.6 E27: Q1–Q3 → `{queue, stats}`. */
+    /** docs/behaviour.md §2.6 E27: Q1–Q3 → `{queue, stats}`. */
     async getQueue({ params }) {
       const { queue } = requireQueue(store, params.id);
       return { queue, stats: queueStats(queue) };
     },
 
-    /** CONTRACT §2.6 E28, §9.3 top: the first queued item, read-only. */
+    /** docs/behaviour.md §2.6 E28, §9.3 top: the first queued item, read-only. */
     async peekQueue({ params }) {
       const { queue } = requireQueue(store, params.id);
-      // queue-ops types the empty message as `string`; its value is the contract's literal.
+      // queue-ops types the empty message as `string`; its value is docs/behaviour.md's literal.
       return peekQueue(queue) as PeekQueueResult;
     },
 
     /**
-     * CONTRACT §9.3 E29 start: Q1–Q3 → "Already processing" (400) → empty answer (no change, no event) → the first
+     * docs/behaviour.md §9.3 E29 start: Q1–Q3 → "Already processing" (400) → empty answer (no change, no event) → the first
      * queued item starts. Events: `queue:item_started` → `queue:updated` → `task:updated` (task `working`).
      */
     async startQueueItem({ params }) {
@@ -104,7 +104,7 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
       });
     },
 
-    /** CONTRACT §9.3 E30 complete. Events: `queue:item_completed` → `queue:updated` → `task:updated` (`completed`). */
+    /** docs/behaviour.md §9.3 E30 complete. Events: `queue:item_completed` → `queue:updated` → `task:updated` (`completed`). */
     async completeQueueItem({ params }) {
       return store.mutate((tx) => {
         const { queue } = requireQueue(tx, params.id);
@@ -116,7 +116,7 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
     },
 
     /**
-     * CONTRACT §9.3 E31 fail: Q1–Q3 → body (`reason` must be a string) → something processing. Events:
+     * docs/behaviour.md §9.3 E31 fail: Q1–Q3 → body (`reason` must be a string) → something processing. Events:
      * `queue:item_failed {sessionId, item, reason}` (reason: the non-blank reason or null) → `queue:updated` →
      * `task:updated` (`failed`).
      */
@@ -131,7 +131,7 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
       });
     },
 
-    /** CONTRACT §9.3 E32 skip: the processing item, else the first queued one. Events: item_skipped → updated → task. */
+    /** docs/behaviour.md §9.3 E32 skip: the processing item, else the first queued one. Events: item_skipped → updated → task. */
     async skipQueueItem({ params }) {
       return store.mutate((tx) => {
         const { queue } = requireQueue(tx, params.id);
@@ -142,14 +142,14 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
       });
     },
 
-    /** CONTRACT §2.6 E33: Q1–Q3 → `{items, stats}`. */
+    /** docs/behaviour.md §2.6 E33: Q1–Q3 → `{items, stats}`. */
     async listQueueItems({ params }) {
       const { queue } = requireQueue(store, params.id);
       return { items: queue.items, stats: queueStats(queue) };
     },
 
     /**
-     * CONTRACT §9.3 E34 push: Q1–Q3 → body `taskId` → task exists (404 NOT_FOUND) → not already in the queue (400)
+     * docs/behaviour.md §9.3 E34 push: Q1–Q3 → body `taskId` → task exists (404 NOT_FOUND) → not already in the queue (400)
      * → append → LINK(session, task). Events: `queue:updated` → the LINK pair when something was linked.
      */
     async pushQueueItem(input) {

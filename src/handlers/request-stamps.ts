@@ -1,7 +1,7 @@
 import type { Tx } from '../store/index.js';
 
 /**
- * The "stamps only move forward" rule of CONTRACT §0.2, applied once per entity per request: the first change
+ * The "stamps only move forward" rule of docs/behaviour.md §0.2, applied once per entity per request: the first change
  * of an entity in a request gets `max(now, previous + 1)` from its pre-request value; later changes of the same
  * entity in the same request (a PATCH that also links it, say) reuse that stamp instead of bumping again.
  */

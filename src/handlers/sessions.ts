@@ -25,10 +25,10 @@ type SessionHandlers = Pick<
 
 const sessionNotFound = () => notFound('SESSION_NOT_FOUND', 'Session not found');
 
-/** Sessions and their task associations, CONTRACT §2.4 (E13–E19, E21, E22). */
+/** Sessions and their task associations, docs/behaviour.md §2.4 (E13–E19, E21, E22). */
 export function createSessionHandlers({ store, host }: { store: Store; host: HostFacts }): SessionHandlers {
   return {
-    /** CONTRACT §2.4 E13: only `active=true` filters (non-terminal statuses); legacy status normalised. */
+    /** docs/behaviour.md §2.4 E13: only `active=true` filters (non-terminal statuses); legacy status normalised. */
     async listSessions({ query }) {
       return store.listSessions({
         ...(query.projectId !== undefined && { projectId: query.projectId }),
@@ -39,7 +39,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
     },
 
     /**
-     * CONTRACT §2.4 E14: validated body → id free → project exists → each task exists. Events:
+     * docs/behaviour.md §2.4 E14: validated body → id free → project exists → each task exists. Events:
      * `session:created` (unless suppressed) → `task:session_added` per task → `queue:created` (queue strategy).
      */
     async createSession({ body }) {
@@ -72,13 +72,13 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       });
     },
 
-    /** CONTRACT §2.4 E15 */
+    /** docs/behaviour.md §2.4 E15 */
     async getSession({ params }) {
       return store.getSession(params.id) ?? Promise.reject(sessionNotFound());
     },
 
     /**
-     * CONTRACT §2.4 E16: lookup → body → added task ids exist; then taskIds diff, status (+ completedAt rule),
+     * docs/behaviour.md §2.4 E16: lookup → body → added task ids exist; then taskIds diff, status (+ completedAt rule),
      * agentId, env merge, events, timeline, lastActivity. Events: `session:updated` → UNLINK pairs → LINK pairs.
      */
     async updateSession(input) {
@@ -105,7 +105,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
 
         const next: Session = sessionWithUpdate(tx.getSession(current.id)!, body);
         if (taskIds !== undefined) next.taskIds = taskIds;
-        // 2. Status with the completedAt rule of CONTRACT §0.3.
+        // 2. Status with the completedAt rule of docs/behaviour.md §0.3.
         if (body.status !== undefined) {
           const status = normaliseSessionStatus(body.status);
           if (status !== current.status) {
@@ -155,7 +155,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
     },
 
     /**
-     * CONTRACT §2.4 E17: each existing task loses the session id; the queue file goes; the manifest folder stays.
+     * docs/behaviour.md §2.4 E17: each existing task loses the session id; the queue file goes; the manifest folder stays.
      * Events: per task `task:session_removed` → `session:task_removed`, then `session:deleted`.
      */
     async deleteSession({ params }) {
@@ -181,7 +181,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       });
     },
 
-    /** CONTRACT §2.4 E18: validated body → session exists (NOT_FOUND). */
+    /** docs/behaviour.md §2.4 E18: validated body → session exists (NOT_FOUND). */
     async addSessionEvent({ params, body }) {
       return store.mutate((tx) => {
         const session = tx.getSession(params.id);
@@ -195,7 +195,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       });
     },
 
-    /** CONTRACT §2.4 E19: any non-blank type is accepted (e.g. `task_status_changed`). */
+    /** docs/behaviour.md §2.4 E19: any non-blank type is accepted (e.g. `task_status_changed`). */
     async addSessionTimelineEntry({ params, body }) {
       return store.mutate((tx) => {
         const session = tx.getSession(params.id);
@@ -209,7 +209,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       });
     },
 
-    /** CONTRACT §2.4 E21: LINK, idempotent. */
+    /** docs/behaviour.md §2.4 E21: LINK, idempotent. */
     async addTaskToSession({ params }) {
       return store.mutate((tx) => {
         if (tx.getSession(params.id) === undefined) throw notFound('NOT_FOUND', 'Session not found');
@@ -219,7 +219,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       });
     },
 
-    /** CONTRACT §2.4 E22: UNLINK; nothing happens when they are not associated. */
+    /** docs/behaviour.md §2.4 E22: UNLINK; nothing happens when they are not associated. */
     async removeTaskFromSession({ params }) {
       return store.mutate((tx) => {
         if (tx.getSession(params.id) === undefined) throw notFound('NOT_FOUND', 'Session not found');

@@ -10,10 +10,10 @@ export type SkillSource = Pick<SkillRegistry, 'list' | 'get' | 'forRole' | 'relo
 
 const skillNotFound = (id: string) => notFound('NOT_FOUND', `Skill not found: ${id}`);
 
-/** Skills read from SKILLS_DIR, CONTRACT §2.5 and §7 (E23–E26). Nothing here writes anything. */
+/** Skills read from SKILLS_DIR, docs/behaviour.md §2.5 and §7 (E23–E26). Nothing here writes anything. */
 export function createSkillHandlers({ registry }: { registry: SkillSource }): SkillHandlers {
   return {
-    /** CONTRACT §2.5 E23: never an error; any failure (a missing SKILLS_DIR included) gives 200 `[]`. */
+    /** docs/behaviour.md §2.5 E23: never an error; any failure (a missing SKILLS_DIR included) gives 200 `[]`. */
     async listSkills() {
       try {
         return await registry.list();
@@ -22,17 +22,17 @@ export function createSkillHandlers({ registry }: { registry: SkillSource }): Sk
       }
     },
 
-    /** CONTRACT §2.5 E24: 404 "Skill not found: {id}" for an unsafe id, no directory, or a missing/invalid manifest. */
+    /** docs/behaviour.md §2.5 E24: 404 "Skill not found: {id}" for an unsafe id, no directory, or a missing/invalid manifest. */
     async getSkill({ params }) {
       return (await registry.get(params.id)) ?? Promise.reject(skillNotFound(params.id));
     },
 
-    /** CONTRACT §2.5 E25, §7.4: `maestro-cli` then `maestro-{role}`, leaving out the ones that do not load. */
+    /** docs/behaviour.md §2.5 E25, §7.4: `maestro-cli` then `maestro-{role}`, leaving out the ones that do not load. */
     async listSkillsForRole({ params }) {
       return registry.forRole(params.role);
     },
 
-    /** CONTRACT §2.5 E26, §7.3: drop the cache entry and load again; 404 when it no longer loads. */
+    /** docs/behaviour.md §2.5 E26, §7.3: drop the cache entry and load again; 404 when it no longer loads. */
     async reloadSkill({ params }) {
       return (await registry.reload(params.id)) ?? Promise.reject(skillNotFound(params.id));
     },

@@ -17,7 +17,7 @@ import { RequestStamps } from './request-stamps.js';
 
 type SpawnHandlers = Pick<Handlers, 'spawnSession'>;
 
-/** The part of a pino logger spawn uses (CONTRACT §6.5: spawn and manifest steps are logged). */
+/** The part of a pino logger spawn uses (docs/behaviour.md §6.5: spawn and manifest steps are logged). */
 export interface SpawnHandlerLogger {
   info(obj: Record<string, unknown>, msg: string): void;
   warn(obj: Record<string, unknown>, msg: string): void;
@@ -25,7 +25,7 @@ export interface SpawnHandlerLogger {
 }
 
 export interface SpawnHandlerConfig {
-  /** Absolute SESSION_DIR and DATA_DIR (CONTRACT §6.1). */
+  /** Absolute SESSION_DIR and DATA_DIR (docs/behaviour.md §6.1). */
   sessionDir: string;
   dataDir: string;
   /** SERVER_URL, passed to the session as MAESTRO_SERVER_URL (§8.4). */
@@ -51,7 +51,7 @@ function isNonBlankString(value: unknown): value is string {
 }
 
 /**
- * The parent session id of a `session` spawn (CONTRACT §8.1): `sessionId`, else the deprecated `spawnedBy` when
+ * The parent session id of a `session` spawn (docs/behaviour.md §8.1): `sessionId`, else the deprecated `spawnedBy` when
  * `sessionId` is absent, null or blank. `null` for `ui` spawns, whose `sessionId` is ignored.
  */
 export function parentSessionIdOf(body: Pick<SpawnRequest, 'spawnSource' | 'sessionId' | 'spawnedBy'>): string | null {
@@ -82,7 +82,7 @@ interface SpawnPlan {
 }
 
 /**
- * E20 steps 9–11 (CONTRACT §8.2), after the router's steps 1–8: each task exists in `taskIds` order
+ * E20 steps 9–11 (docs/behaviour.md §8.2), after the router's steps 1–8: each task exists in `taskIds` order
  * (404 `task_not_found` with `details.taskId`) → the project exists (404 `project_not_found`) → for a `session`
  * spawn, the parent session exists (404 `parent_session_not_found`). Reads only: runs on the store before the
  * manifest is written and again inside the mutation (server mode), or once inside the mutation (cli mode).
@@ -167,7 +167,7 @@ export interface SpawnHooks {
 }
 
 /**
- * Session spawning, CONTRACT §8 (E20). Validates against the store, then builds the session, its task links, its
+ * Session spawning, docs/behaviour.md §8 (E20). Validates against the store, then builds the session, its task links, its
  * queue and its manifest; any failure after validation rolls all of it back (§8.6) and answers 500.
  *
  * Server mode (the default) writes the manifest *before* the store mutation, so the mutation queue is not held
@@ -245,7 +245,7 @@ export function createSpawnHandlers({
       ...(config.cliEnv !== undefined && { env: config.cliEnv }),
     });
 
-  /** §8.3 steps 1–3: session, task links, queue; returns their events in contract order. */
+  /** §8.3 steps 1–3: session, task links, queue; returns their events in the order of docs/behaviour.md. */
   const createEntities = (tx: Tx, id: string, body: SpawnRequest, plan: SpawnPlan): { session: Session; events: StoreEvent[] } => {
     const session = buildNewSession(
       tx,
@@ -451,7 +451,7 @@ export function createSpawnHandlers({
 
   return {
     /**
-     * CONTRACT §8.2–§8.7. Result: lookups (§8.2 9–11) → session `spawning` with env, metadata and initial
+     * docs/behaviour.md §8.2–§8.7. Result: lookups (§8.2 9–11) → session `spawning` with env, metadata and initial
      * timeline → task links (sessionIds + updatedAt only) → queue (strategy `queue`) → manifest → events
      * `session:spawn` → `task:session_added` per task → `queue:created`. Never `session:created`,
      * `session:task_added` or `session:updated`.
@@ -463,7 +463,7 @@ export function createSpawnHandlers({
 }
 
 /**
- * The answer to a failure after validation (CONTRACT §8.2 steps 12–13): 500 `manifest_generation_failed` for a
+ * The answer to a failure after validation (docs/behaviour.md §8.2 steps 12–13): 500 `manifest_generation_failed` for a
  * manifest problem, else 500 `spawn_error` with the error's message (the error middleware replaces it with
  * "Spawn failed" when NODE_ENV=production).
  */

@@ -14,10 +14,10 @@ type TaskHandlers = Pick<
 
 const taskNotFound = () => notFound('TASK_NOT_FOUND', 'Task not found');
 
-/** Tasks, CONTRACT §2.3 (E6–E12). */
+/** Tasks, docs/behaviour.md §2.3 (E6–E12). */
 export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
   return {
-    /** CONTRACT §2.3 E6: filters combine with AND; `parentId=null` selects root tasks; legacy status normalised. */
+    /** docs/behaviour.md §2.3 E6: filters combine with AND; `parentId=null` selects root tasks; legacy status normalised. */
     async listTasks({ query }) {
       return store.listTasks({
         ...(query.projectId !== undefined && { projectId: query.projectId }),
@@ -26,7 +26,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
       });
     },
 
-    /** CONTRACT §2.3 E7: validated body → project exists → parent exists. */
+    /** docs/behaviour.md §2.3 E7: validated body → project exists → parent exists. */
     async createTask({ body }) {
       return store.mutate((tx) => {
         if (tx.getProject(body.projectId) === undefined) throw notFound('PROJECT_NOT_FOUND', 'Project not found');
@@ -39,13 +39,13 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
       });
     },
 
-    /** CONTRACT §2.3 E8 */
+    /** docs/behaviour.md §2.3 E8 */
     async getTask({ params }) {
       return store.getTask(params.id) ?? Promise.reject(taskNotFound());
     },
 
     /**
-     * CONTRACT §2.3 E9: lookup → body (a session-sourced update applies only `sessionStatus`) → added session ids
+     * docs/behaviour.md §2.3 E9: lookup → body (a session-sourced update applies only `sessionStatus`) → added session ids
      * exist. Events: `task:updated`, then the UNLINK pairs, then the LINK pairs.
      */
     async updateTask(input) {
@@ -59,7 +59,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
         let next: Task = { ...current, updatedAt: stamp };
         let sessionIds: string[] | undefined;
         if (body.updateSource === 'session') {
-          // CONTRACT §11.9: agents report progress; every other field is dropped without validation.
+          // docs/behaviour.md §11.9: agents report progress; every other field is dropped without validation.
           if (body.sessionStatus !== undefined) next.sessionStatus = body.sessionStatus;
         } else {
           next = taskWithUpdate(next, body);
@@ -70,7 +70,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
             if (added.some((id) => tx.getSession(id) === undefined)) throw notFound('SESSION_NOT_FOUND', 'Session not found');
           }
         }
-        // CONTRACT §0.3: first `in_progress` / `completed` stamps startedAt / completedAt; never cleared.
+        // docs/behaviour.md §0.3: first `in_progress` / `completed` stamps startedAt / completedAt; never cleared.
         if (next.status === 'in_progress' && next.startedAt === null) next.startedAt = tx.now;
         if (next.status === 'completed' && next.completedAt === null) next.completedAt = tx.now;
         tx.putTask(next);
@@ -90,7 +90,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
       });
     },
 
-    /** CONTRACT §2.3 E10: appends to the *session's* timeline; the task is not modified. */
+    /** docs/behaviour.md §2.3 E10: appends to the *session's* timeline; the task is not modified. */
     async addTaskTimelineEntry({ params, body }) {
       return store.mutate((tx) => {
         if (tx.getTask(params.id) === undefined) throw notFound('NOT_FOUND', 'Task not found');
@@ -108,14 +108,14 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
       });
     },
 
-    /** CONTRACT §2.3 E11: direct children only. */
+    /** docs/behaviour.md §2.3 E11: direct children only. */
     async listTaskChildren({ params }) {
       if (store.getTask(params.id) === undefined) throw taskNotFound();
       return store.listChildren(params.id);
     },
 
     /**
-     * CONTRACT §2.3 E12: the id leaves every session's `taskIds` (no timeline entry); children keep a dangling
+     * docs/behaviour.md §2.3 E12: the id leaves every session's `taskIds` (no timeline entry); children keep a dangling
      * `parentId`; queue items stay (history). Only `task:deleted` is emitted.
      */
     async deleteTask({ params }) {

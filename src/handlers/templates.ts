@@ -20,25 +20,25 @@ type TemplateHandlers = Pick<
 
 const templateNotFound = () => notFound('NOT_FOUND', 'Template not found');
 
-/** Prompt templates, CONTRACT §2.7 and §10 (E35–E42). Roles in paths are validated by the router ("Invalid role"). */
+/** Prompt templates, docs/behaviour.md §2.7 and §10 (E35–E42). Roles in paths are validated by the router ("Invalid role"). */
 export function createTemplateHandlers({ store }: { store: Store }): TemplateHandlers {
   return {
-    /** CONTRACT §2.7 E35: every template, defaults included, oldest first (§0.4). */
+    /** docs/behaviour.md §2.7 E35: every template, defaults included, oldest first (§0.4). */
     async listTemplates() {
       return store.listTemplates();
     },
 
-    /** CONTRACT §2.7 E36 */
+    /** docs/behaviour.md §2.7 E36 */
     async getTemplate({ params }) {
       return store.getTemplate(params.id) ?? Promise.reject(templateNotFound());
     },
 
-    /** CONTRACT §2.7 E37, §10.3: the oldest default of the role, else its oldest template, else 404. */
+    /** docs/behaviour.md §2.7 E37, §10.3: the oldest default of the role, else its oldest template, else 404. */
     async getTemplateForRole({ params }) {
       return resolveTemplateForRole(store.listTemplates({ role: params.role }), params.role) ?? Promise.reject(templateNotFound());
     },
 
-    /** CONTRACT §2.7 E38: a client-created template is never a default. Event: `template:created`. */
+    /** docs/behaviour.md §2.7 E38: a client-created template is never a default. Event: `template:created`. */
     async createTemplate({ body }) {
       return store.mutate((tx) => {
         const template: Template = { id: tx.newId('tmpl'), ...templateFromCreate(body), createdAt: tx.now, updatedAt: tx.now };
@@ -49,7 +49,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
     },
 
     /**
-     * CONTRACT §2.7 E39: lookup → body (at least one of name/content, then each non-blank) → merge. `role`,
+     * docs/behaviour.md §2.7 E39: lookup → body (at least one of name/content, then each non-blank) → merge. `role`,
      * `isDefault` and `id` of the body are ignored. Event: `template:updated`.
      */
     async updateTemplate(input) {
@@ -65,7 +65,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
     },
 
     /**
-     * CONTRACT §2.7 E40, §10.4: `content` becomes the built-in text of the template's role (the one E42 returns);
+     * docs/behaviour.md §2.7 E40, §10.4: `content` becomes the built-in text of the template's role (the one E42 returns);
      * `name` and `isDefault` stay. Event: `template:updated`.
      */
     async resetTemplate({ params }) {
@@ -83,7 +83,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
       });
     },
 
-    /** CONTRACT §2.7 E41: defaults may be deleted too (re-seeded at the next start only if the role has none). */
+    /** docs/behaviour.md §2.7 E41: defaults may be deleted too (re-seeded at the next start only if the role has none). */
     async deleteTemplate({ params }) {
       return store.mutate((tx) => {
         if (!tx.deleteTemplate(params.id)) throw templateNotFound();
@@ -92,7 +92,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
       });
     },
 
-    /** CONTRACT §2.7 E42: the built-in default text of the role; creates nothing. */
+    /** docs/behaviour.md §2.7 E42: the built-in default text of the role; creates nothing. */
     async getDefaultTemplate({ params }) {
       return { role: params.role, content: defaultTemplateTexts[params.role] };
     },

@@ -1,5 +1,5 @@
 /**
- * Bearer-token authentication (CONTRACT §6.2, §3.3 #2): when MAESTRO_API_TOKEN is set, every request except
+ * Bearer-token authentication (docs/behaviour.md §6.2, §3.3 #2): when MAESTRO_API_TOKEN is set, every request except
  * GET/HEAD /health and OPTIONS needs `Authorization: Bearer <token>` (scheme case-insensitive); the token is
  * compared in constant time. Missing or wrong → 401 UNAUTHORIZED with `WWW-Authenticate: Bearer`.
  */
@@ -31,7 +31,7 @@ export function unauthorized(): ContractError {
   return new ContractError(401, 'UNAUTHORIZED', 'Missing or invalid API token');
 }
 
-/** A request path that does not need the token (CONTRACT §2.8 E43, §6.2). */
+/** A request path that does not need the token (docs/behaviour.md §2.8 E43, §6.2). */
 export function isTokenExempt(method: string, path: string): boolean {
   if (method === 'OPTIONS') return true;
   return (method === 'GET' || method === 'HEAD') && (path === '/health' || path === '/health/');

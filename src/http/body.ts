@@ -1,12 +1,12 @@
 /**
- * Request body protocol checks (CONTRACT §0.5, §3.3 checks 4–7), in this order:
+ * Request body protocol checks (docs/behaviour.md §0.5, §3.3 checks 4–7), in this order:
  * 415 UNSUPPORTED_MEDIA_TYPE → 413 PAYLOAD_TOO_LARGE → 400 "Invalid JSON body" → 400 "Request body must be a
  * JSON object". An empty body (0 bytes) is `{}` whatever the Content-Type.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ContractError } from './contract-error.js';
 
-/** `application/json` or `application/*+json`, case-insensitive, parameters ignored (CONTRACT §3.3). */
+/** `application/json` or `application/*+json`, case-insensitive, parameters ignored (docs/behaviour.md §3.3). */
 export function isJsonContentType(header: string | undefined): boolean {
   if (header === undefined) return false;
   const type = header.split(';')[0].trim().toLowerCase();
@@ -72,7 +72,7 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Re
     const onData = (chunk: Buffer): void => {
       if (chunk.length === 0) return;
       if (!json) {
-        // Non-empty body with a non-JSON type: 415 wins over 413 (CONTRACT §3.3 order).
+        // Non-empty body with a non-JSON type: 415 wins over 413 (docs/behaviour.md §3.3 order).
         finish(() => {
           abandon(req);
           reject(unsupportedMediaType());
@@ -132,7 +132,7 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
-/** Checks 6 and 7 of CONTRACT §3.3 on a complete, non-empty body (plus the nesting limit, a 400 like 6). */
+/** Checks 6 and 7 of docs/behaviour.md §3.3 on a complete, non-empty body (plus the nesting limit, a 400 like 6). */
 export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
   let value: unknown;
   try {

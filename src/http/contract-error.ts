@@ -1,5 +1,5 @@
 /**
- * The one error type of the server (CONTRACT §3). Thrown by the router, the handlers and the store;
+ * The one error type of the server (docs/behaviour.md §3). Thrown by the router, the handlers and the store;
  * rendered only by the error middleware as `{ error: true, code, message, details? }`.
  */
 export class ContractError extends Error {
@@ -13,7 +13,7 @@ export class ContractError extends Error {
     this.name = 'ContractError';
   }
 
-  /** The contract's JSON error body (CONTRACT §3.1): no other keys, never a stack. */
+  /** docs/behaviour.md's JSON error body (docs/behaviour.md §3.1): no other keys, never a stack. */
   toBody(): { error: true; code: string; message: string; details?: Record<string, unknown> } {
     return this.details === undefined
       ? { error: true, code: this.code, message: this.message }
@@ -21,7 +21,7 @@ export class ContractError extends Error {
   }
 }
 
-/** 400 VALIDATION_ERROR about one field (CONTRACT §2.1: `details.field` names it). */
+/** 400 VALIDATION_ERROR about one field (docs/behaviour.md §2.1: `details.field` names it). */
 export function validationError(field: string, message: string): ContractError {
   return new ContractError(400, 'VALIDATION_ERROR', message, { field });
 }

@@ -1,5 +1,5 @@
 /**
- * CORS (CONTRACT §6.3). The allow-list is also used by the WebSocket upgrade origin check (§4.1),
+ * CORS (docs/behaviour.md §6.3). The allow-list is also used by the WebSocket upgrade origin check (§4.1),
  * whatever CORS_ENABLED says, so it lives in a policy object separate from the middleware.
  */
 import type { Request, Response } from 'express';

@@ -1,5 +1,5 @@
 /**
- * The one place that renders errors (CONTRACT §3.1, §3.2): ContractError → its status and body;
+ * The one place that renders errors (docs/behaviour.md §3.1, §3.2): ContractError → its status and body;
  * body-parser-style errors → the protocol codes of §3.3; anything else → 500 INTERNAL_ERROR.
  * Never a stack trace in a body; every 5xx is logged.
  */
@@ -7,7 +7,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { ContractError } from './contract-error.js';
 
-/** Sends a ContractError as the contract's JSON error body. */
+/** Sends a ContractError as docs/behaviour.md's JSON error body. */
 export function sendContractError(res: Response, err: ContractError): void {
   res.status(err.status).json(err.toBody());
 }

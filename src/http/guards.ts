@@ -1,8 +1,8 @@
 /**
- * The protocol guards of docs/architecture.md and CONTRACT §3.3 as ONE app-level middleware (issue 7: every
+ * The protocol guards of docs/architecture.md and docs/behaviour.md §3.3 as ONE app-level middleware (issue 7: every
  * Express layer costs a dispatch step per request). In this order, exactly as the separate middlewares did:
  *
- *   1. drain an ignored body (CONTRACT §0.5)      — only watches
+ *   1. drain an ignored body (docs/behaviour.md §0.5)      — only watches
  *   2. request log set-up (§6.5)                  — only watches, so the 403s and 401s below get their line
  *   3. Host guard (§3.3 #0, §6.2)                 → 403 FORBIDDEN
  *   4. CORS headers; every OPTIONS → 204 (§3.3 #1, §6.3)
@@ -29,7 +29,7 @@ export interface RequestGuardOptions {
 }
 
 /**
- * CONTRACT §0.5: bodies of other methods than POST/PUT/PATCH are ignored. Drain them as they arrive, and do not
+ * docs/behaviour.md §0.5: bodies of other methods than POST/PUT/PATCH are ignored. Drain them as they arrive, and do not
  * close the connection right after the answer: a close that meets unread request bytes resets the connection
  * (RST), and the client loses the response it has not read yet. The client closes it (it asked to), or the
  * keep-alive timeout does.

@@ -1,5 +1,5 @@
 /**
- * DNS-rebinding guard (CONTRACT §6.2, §3.3 #0): while bound to loopback, a request whose `Host` header names
+ * DNS-rebinding guard (docs/behaviour.md §6.2, §3.3 #0): while bound to loopback, a request whose `Host` header names
  * anything but `localhost`, a 127.x.x.x address or `[::1]` (any port, case-insensitive) gets 403 FORBIDDEN.
  * A request without `Host` is allowed. Shared with the WebSocket upgrade (src/ws/hub.ts).
  */

@@ -1,4 +1,4 @@
-/** One log line per /api request: method, URL, status, duration in ms (CONTRACT §6.5). */
+/** One log line per /api request: method, URL, status, duration in ms (docs/behaviour.md §6.5). */
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 

@@ -1,7 +1,7 @@
 /**
  * The generated router's dispatch (issue 7): one middleware with a table keyed by method and segment count,
  * instead of one Express route (one regex) per operation. It keeps what Express 5's router did for our routes
- * (CONTRACT §0.1, §2.0.1):
+ * (docs/behaviour.md §0.1, §2.0.1):
  *
  * - matching on the raw path (Express's `req.path`: the URL before `?`), case-sensitively, segment by segment;
  *   a literal segment matches itself only, a parameter matches any non-empty segment;
@@ -42,7 +42,7 @@ interface CompiledRoute {
   readonly step: RouteStep;
 }
 
-/** Percent-decodes a path segment once; malformed percent-encoding leaves it as it is (CONTRACT §0.1). */
+/** Percent-decodes a path segment once; malformed percent-encoding leaves it as it is (docs/behaviour.md §0.1). */
 export function decodeSegment(segment: string): string {
   if (!segment.includes('%')) return segment;
   try {
@@ -128,7 +128,7 @@ export function createRouteDispatcher(routes: readonly RouteSpec[]): RequestHand
     const method = spec.method.toUpperCase();
     const route = compile(spec);
     add(method, route);
-    // HEAD on a GET route answers like GET (CONTRACT §2.0.1): the HEAD lists hold the GET and HEAD routes, in
+    // HEAD on a GET route answers like GET (docs/behaviour.md §2.0.1): the HEAD lists hold the GET and HEAD routes, in
     // registration order, as Express's router tried them.
     if (method === 'GET') add('HEAD', route);
   }

@@ -1,5 +1,5 @@
 /**
- * Turns the errors of a generated Ajv validator into ONE contract error (CONTRACT §3.1, §3.4;
+ * Turns the errors of a generated Ajv validator into ONE error response (docs/behaviour.md §3.1, §3.4;
  * docs/spec-conventions.md §2 rule 7). Pure: the rules come from the request schema at codegen time.
  */
 import { ContractError } from './contract-error.js';
@@ -19,7 +19,7 @@ export interface ValidationRules {
   readonly order: readonly string[];
   /** `x-error-codes`: `field` or `field/keyword` → code (default VALIDATION_ERROR) */
   readonly codes: Readonly<Record<string, string>>;
-  /** `x-error-messages`: `field` or `field/keyword` → message (default generated, CONTRACT §3.4) */
+  /** `x-error-messages`: `field` or `field/keyword` → message (default generated, docs/behaviour.md §3.4) */
   readonly messages: Readonly<Record<string, string>>;
   /** the schema's top-level `required` */
   readonly required: readonly string[];
@@ -101,7 +101,7 @@ function typeWording(type: unknown): string {
   }
 }
 
-/** The default message of CONTRACT §3.4 for one error. */
+/** The default message of docs/behaviour.md §3.4 for one error. */
 export function defaultMessage(loc: { error: ValidatorError; field: string; rest: readonly string[] }, rules: ValidationRules): string {
   const { error, field, rest } = loc;
   const atField = rest.length === 0;

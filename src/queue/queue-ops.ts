@@ -2,16 +2,16 @@ import type { QueueItem, QueueState, QueueStats, TaskSessionStatus } from '../..
 import { ContractError, validationError } from '../http/contract-error.js';
 
 /**
- * Pure queue logic (CONTRACT §9). Every function takes a QueueState and returns a new one; the input is never
+ * Pure queue logic (docs/behaviour.md §9). Every function takes a QueueState and returns a new one; the input is never
  * mutated. Persistence, events, the common checks Q1–Q3 and the task side effects are the caller's job; this
  * module tells it what changed.
  */
 
-/** Operations that change an item (CONTRACT §9.3); push only appends. */
+/** Operations that change an item (docs/behaviour.md §9.3); push only appends. */
 export type QueueItemOperation = 'start' | 'complete' | 'fail' | 'skip';
 
 /**
- * The clock of one request (CONTRACT §0.2): `now` stamps the item (`addedAt`, `startedAt`, `completedAt`);
+ * The clock of one request (docs/behaviour.md §0.2): `now` stamps the item (`addedAt`, `startedAt`, `completedAt`);
  * `stamp` is the queue's new `updatedAt`, which defaults to `max(now, previous updatedAt + 1)`.
  */
 export interface QueueClock {
@@ -65,7 +65,7 @@ export interface QueueChange<Body> {
   queue: QueueState;
   /** The item after the change (for `queue:item_*` and the task side effect of §9.5). */
   item: QueueItem;
-  /** The 200 body of CONTRACT §9.3. */
+  /** The 200 body of docs/behaviour.md §9.3. */
   body: Body;
 }
 
@@ -79,7 +79,7 @@ export interface QueueFailChange extends QueueChange<QueueFailBody> {
   reason: string | null;
 }
 
-/** CONTRACT §9.1: a new queue holding the session's initial task ids, all `queued`, nothing processing. */
+/** docs/behaviour.md §9.1: a new queue holding the session's initial task ids, all `queued`, nothing processing. */
 export function createQueue(sessionId: string, taskIds: readonly string[], now: number): QueueState {
   return {
     sessionId,
@@ -91,7 +91,7 @@ export function createQueue(sessionId: string, taskIds: readonly string[], now: 
   };
 }
 
-/** QueueStats of CONTRACT §1.7: `total` plus one count per item status. */
+/** QueueStats of docs/behaviour.md §1.7: `total` plus one count per item status. */
 export function queueStats(queue: QueueState): QueueStats {
   const counts = { queued: 0, processing: 0, completed: 0, failed: 0, skipped: 0 };
   for (const item of queue.items) {
@@ -101,7 +101,7 @@ export function queueStats(queue: QueueState): QueueStats {
   return stats;
 }
 
-/** E28 (CONTRACT §9.3): the first `queued` item, without changing anything. */
+/** E28 (docs/behaviour.md §9.3): the first `queued` item, without changing anything. */
 export function peekQueue(queue: QueueState): QueueTopBody {
   const next = firstQueued(queue.items);
   return next === undefined
@@ -110,7 +110,7 @@ export function peekQueue(queue: QueueState): QueueTopBody {
 }
 
 /**
- * E29 (CONTRACT §9.3): (a) an item is processing → 400 "Already processing task {taskId}"; (b) nothing queued →
+ * E29 (docs/behaviour.md §9.3): (a) an item is processing → 400 "Already processing task {taskId}"; (b) nothing queued →
  * the empty answer, no change; (c) the first queued item becomes `processing` with `startedAt = now`.
  */
 export function startQueueItem(queue: QueueState, clock: QueueClock): QueueStartResult {
@@ -127,7 +127,7 @@ export function startQueueItem(queue: QueueState, clock: QueueClock): QueueStart
   return { changed: true, queue: next, item, body: { success: true, item: { ...item }, message: `Started processing task ${item.taskId}` } };
 }
 
-/** E30 (CONTRACT §9.3): the processing item becomes `completed`; 400 when nothing is processing. */
+/** E30 (docs/behaviour.md §9.3): the processing item becomes `completed`; 400 when nothing is processing. */
 export function completeQueueItem(queue: QueueState, clock: QueueClock): QueueChange<QueueCompleteBody> {
   const index = requireProcessing(queue);
   const item: QueueItem = { ...queue.items[index], status: 'completed', completedAt: clock.now };
@@ -137,7 +137,7 @@ export function completeQueueItem(queue: QueueState, clock: QueueClock): QueueCh
 }
 
 /**
- * E31 (CONTRACT §9.3): the processing item becomes `failed`; `failReason` is set only for a non-blank reason.
+ * E31 (docs/behaviour.md §9.3): the processing item becomes `failed`; `failReason` is set only for a non-blank reason.
  * 400 when nothing is processing. The event's `reason` is that non-blank reason, else `null`.
  */
 export function failQueueItem(queue: QueueState, reason: string | null | undefined, clock: QueueClock): QueueFailChange {
@@ -156,7 +156,7 @@ export function failQueueItem(queue: QueueState, reason: string | null | undefin
 }
 
 /**
- * E32 (CONTRACT §9.3): the processing item, else the first queued one, becomes `skipped`; 400 "No task to skip"
+ * E32 (docs/behaviour.md §9.3): the processing item, else the first queued one, becomes `skipped`; 400 "No task to skip"
  * when there is neither.
  */
 export function skipQueueItem(queue: QueueState, clock: QueueClock): QueueChange<QueueSkipBody> {
@@ -170,7 +170,7 @@ export function skipQueueItem(queue: QueueState, clock: QueueClock): QueueChange
 }
 
 /**
- * E34 (CONTRACT §9.3, after the `taskId` and task-exists checks of the caller): appends a queued item; 400
+ * E34 (docs/behaviour.md §9.3, after the `taskId` and task-exists checks of the caller): appends a queued item; 400
  * "Task {taskId} already in queue" when the task has an item of any status. The caller then runs LINK.
  */
 export function pushQueueItem(queue: QueueState, taskId: string, clock: QueueClock): QueueChange<QueuePushBody> {
@@ -187,7 +187,7 @@ export function pushQueueItem(queue: QueueState, taskId: string, clock: QueueClo
   return { queue: next, item, body: { success: true, item: { ...item } } };
 }
 
-/** CONTRACT §9.5: the task `sessionStatus` an item operation sets. */
+/** docs/behaviour.md §9.5: the task `sessionStatus` an item operation sets. */
 export function sessionStatusFor(operation: QueueItemOperation): TaskSessionStatus {
   switch (operation) {
     case 'start':
@@ -201,7 +201,7 @@ export function sessionStatusFor(operation: QueueItemOperation): TaskSessionStat
   }
 }
 
-/** Item operation → the `queue:item_*` event it emits first (CONTRACT §9.3, §4.4). */
+/** Item operation → the `queue:item_*` event it emits first (docs/behaviour.md §9.3, §4.4). */
 export interface QueueItemEvents {
   start: 'queue:item_started';
   complete: 'queue:item_completed';
@@ -216,7 +216,7 @@ const ITEM_EVENTS: QueueItemEvents = {
   skip: 'queue:item_skipped',
 };
 
-/** The `queue:item_*` event an item operation emits first (CONTRACT §9.3, §4.4). */
+/** The `queue:item_*` event an item operation emits first (docs/behaviour.md §9.3, §4.4). */
 export function itemEventFor<O extends QueueItemOperation>(operation: O): QueueItemEvents[O] {
   return ITEM_EVENTS[operation];
 }
@@ -249,7 +249,7 @@ function replaceItem(queue: QueueState, index: number, item: QueueItem, currentI
   };
 }
 
-/** `nextItem`, `hasMore` and the message of complete, fail and skip (CONTRACT §9.3, below the table). */
+/** `nextItem`, `hasMore` and the message of complete, fail and skip (docs/behaviour.md §9.3, below the table). */
 function afterFinish(
   queue: QueueState,
   verb: 'Completed' | 'Failed' | 'Skipped',

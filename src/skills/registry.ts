@@ -10,7 +10,7 @@ export interface SkillLogger {
 }
 
 export interface SkillRegistryOptions {
-  /** Absolute SKILLS_DIR (CONTRACT §6.1). Read only; the registry never creates or writes anything in it. */
+  /** Absolute SKILLS_DIR (docs/behaviour.md §6.1). Read only; the registry never creates or writes anything in it. */
   skillsDir: string;
   logger?: SkillLogger;
 }
@@ -34,7 +34,7 @@ function summaryOf(detail: SkillDetail): SkillSummary {
 }
 
 /**
- * Skills read from SKILLS_DIR (CONTRACT §7): discovery, lenient loading, a per-id cache of successful loads,
+ * Skills read from SKILLS_DIR (docs/behaviour.md §7): discovery, lenient loading, a per-id cache of successful loads,
  * role mapping and reload. No method throws; every failure means "not found" (plus a warning where §7 asks).
  */
 export class SkillRegistry {
@@ -48,7 +48,7 @@ export class SkillRegistry {
   }
 
   /**
-   * E23 (CONTRACT §7.1): the skills present now, sorted by id. Reads the root on every call, keeps the direct
+   * E23 (docs/behaviour.md §7.1): the skills present now, sorted by id. Reads the root on every call, keeps the direct
    * sub-directories that do not start with `.` and contain `manifest.json`, loads each through the cache and
    * drops those that fail. A missing or unreadable root gives `[]` and a warning.
    */
@@ -74,7 +74,7 @@ export class SkillRegistry {
     return detail === undefined ? undefined : { ...detail };
   }
 
-  /** E25 (CONTRACT §7.4): `maestro-cli`, then `maestro-{role}`; the ones that do not load are left out. */
+  /** E25 (docs/behaviour.md §7.4): `maestro-cli`, then `maestro-{role}`; the ones that do not load are left out. */
   async forRole(role: Role): Promise<SkillSummary[]> {
     const result: SkillSummary[] = [];
     for (const id of [SHARED_ROLE_SKILL, `maestro-${role}`]) {
@@ -85,7 +85,7 @@ export class SkillRegistry {
   }
 
   /**
-   * E26 (CONTRACT §7.3): drops the cached entry and loads the skill afresh. On failure the entry stays dropped
+   * E26 (docs/behaviour.md §7.3): drops the cached entry and loads the skill afresh. On failure the entry stays dropped
    * and the answer is `undefined`.
    */
   async reload(id: string): Promise<SkillReloaded | undefined> {
@@ -115,7 +115,7 @@ export class SkillRegistry {
     return detail;
   }
 
-  /** Load(id) of CONTRACT §7.2, steps 2–5; the id is already known to be safe. */
+  /** Load(id) of docs/behaviour.md §7.2, steps 2–5; the id is already known to be safe. */
   private async load(id: string): Promise<SkillDetail | undefined> {
     const dir = path.join(this.skillsDir, id);
     try {
@@ -156,7 +156,7 @@ export class SkillRegistry {
   }
 }
 
-/** Plain string order, as for every id sort of the contract (§0.4). */
+/** Plain string order, as for every id sort of docs/behaviour.md (§0.4). */
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 
 /**
- * Whether a skill id may be used as a directory name under SKILLS_DIR (CONTRACT §0.1, §5.6, §7.2 step 1).
+ * Whether a skill id may be used as a directory name under SKILLS_DIR (docs/behaviour.md §0.1, §5.6, §7.2 step 1).
  *
  * Refused without touching the filesystem: the empty id, ids containing `/`, `\` or NUL, `.` and `..`, ids
  * starting with `.` (hidden directories are never skills, §7.1), and anything that would not resolve to a

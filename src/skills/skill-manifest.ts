@@ -1,16 +1,16 @@
 import type { SkillSummary } from '../../generated/types/index.js';
 
-/** Fallbacks of the lenient manifest reading (CONTRACT §1.9). */
+/** Fallbacks of the lenient manifest reading (docs/behaviour.md §1.9). */
 export const SKILL_FALLBACK_VERSION = '1.0.0';
 export const SKILL_FALLBACK_TYPE = 'system';
 
-/** A manifest field that counts: a string that is not empty (CONTRACT §1.9, "absent, not a string, or empty"). */
+/** A manifest field that counts: a string that is not empty (docs/behaviour.md §1.9, "absent, not a string, or empty"). */
 function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
 /**
- * The SkillSummary projection of a parsed `manifest.json` object (CONTRACT §1.9, §7.2).
+ * The SkillSummary projection of a parsed `manifest.json` object (docs/behaviour.md §1.9, §7.2).
  *
  * `name`, `version` and `type` fall back when absent, not a string or empty; `description` falls back to `""`
  * only when absent or not a string (an empty description is kept as is, which gives the same value). A

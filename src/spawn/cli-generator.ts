@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Role, WorkerStrategy } from '../../generated/types/index.js';
 import { ManifestGenerationError, type CapturedOutput } from './errors.js';
 
-/** CONTRACT §8.5: the child is killed after 30 s. */
+/** docs/behaviour.md §8.5: the child is killed after 30 s. */
 export const CLI_TIMEOUT_MS = 30_000;
 
 /** How much of each stream is kept in memory; older output is dropped (only the tail matters, §8.5). */
@@ -44,7 +44,7 @@ export interface CliRunResult extends CapturedOutput {
   durationMs: number;
 }
 
-/** The argument vector of CONTRACT §8.5 / §11.17: only these six flags, never `--api-url`. */
+/** The argument vector of docs/behaviour.md §8.5 / §11.17: only these six flags, never `--api-url`. */
 export function cliManifestArgs(options: Pick<CliGenerateOptions, 'role' | 'projectId' | 'taskIds' | 'skills' | 'strategy' | 'outputPath'>): string[] {
   return [
     'manifest',
@@ -75,7 +75,7 @@ function tail(text: string, max: number): string {
 }
 
 /**
- * Runs `{cliPath} manifest generate …` (CONTRACT §8.5 `cli` mode) with an argument vector and no shell, in
+ * Runs `{cliPath} manifest generate …` (docs/behaviour.md §8.5 `cli` mode) with an argument vector and no shell, in
  * the server's working directory, with the server's environment plus DATA_DIR and SESSION_DIR. Resolves when
  * the CLI exits 0; rejects with a ManifestGenerationError carrying the §8.5 reason and the captured output
  * otherwise. Reading back and checking the file is `finaliseManifest`'s job.

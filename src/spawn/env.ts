@@ -3,12 +3,12 @@ import type { Role, WorkerStrategy } from '../../generated/types/index.js';
 
 export const MANIFEST_FILE_NAME = 'manifest.json';
 
-/** `{SESSION_DIR}/{sessionId}/`: the folder spawn creates and removes on rollback (CONTRACT §8.3, §8.6). */
+/** `{SESSION_DIR}/{sessionId}/`: the folder spawn creates and removes on rollback (docs/behaviour.md §8.3, §8.6). */
 export function sessionManifestDir(sessionDir: string, sessionId: string): string {
   return path.join(path.resolve(sessionDir), sessionId);
 }
 
-/** Absolute `{SESSION_DIR}/{sessionId}/manifest.json` (CONTRACT §1.10, §8.4 MAESTRO_MANIFEST_PATH). */
+/** Absolute `{SESSION_DIR}/{sessionId}/manifest.json` (docs/behaviour.md §1.10, §8.4 MAESTRO_MANIFEST_PATH). */
 export function manifestPathFor(sessionDir: string, sessionId: string): string {
   return path.join(sessionManifestDir(sessionDir, sessionId), MANIFEST_FILE_NAME);
 }
@@ -19,12 +19,12 @@ export interface SpawnEnvInput {
   sessionDir: string;
   /** DATA_DIR; made absolute here. */
   dataDir: string;
-  /** SERVER_URL of the configuration (CONTRACT §6.1), already without a trailing `/`. */
+  /** SERVER_URL of the configuration (docs/behaviour.md §6.1), already without a trailing `/`. */
   serverUrl: string;
   strategy: WorkerStrategy;
 }
 
-/** The session env vars of CONTRACT §8.4: exactly these six keys, in the contract's order. */
+/** The session env vars of docs/behaviour.md §8.4: exactly these six keys, in docs/behaviour.md's order. */
 export interface SpawnEnvVars {
   MAESTRO_SESSION_ID: string;
   MAESTRO_MANIFEST_PATH: string;
@@ -35,7 +35,7 @@ export interface SpawnEnvVars {
   [key: string]: string;
 }
 
-/** `session.env` = `envVars` of a spawn (CONTRACT §8.4). The API token is never among them (§6.2). */
+/** `session.env` = `envVars` of a spawn (docs/behaviour.md §8.4). The API token is never among them (§6.2). */
 export function buildSpawnEnv(input: SpawnEnvInput): SpawnEnvVars {
   return {
     MAESTRO_SESSION_ID: input.sessionId,
@@ -47,7 +47,7 @@ export function buildSpawnEnv(input: SpawnEnvInput): SpawnEnvVars {
   };
 }
 
-/** The command a terminal runs for a spawned session: `maestro {role} init` (CONTRACT §1.11 `command`, §8.7). */
+/** The command a terminal runs for a spawned session: `maestro {role} init` (docs/behaviour.md §1.11 `command`, §8.7). */
 export function spawnCommandFor(role: Role): `maestro ${Role} init` {
   return `maestro ${role} init`;
 }

@@ -44,7 +44,7 @@ export function schemaProblem(validate: SchemaValidator): string {
 }
 
 /**
- * Check and finalise a written manifest (CONTRACT §8.5, both modes): read it back and parse it; require a JSON
+ * Check and finalise a written manifest (docs/behaviour.md §8.5, both modes): read it back and parse it; require a JSON
  * object with `manifestVersion` and `role`; warn when it has no tasks; set `skills`, the `strategy` rule
  * (`"queue"` for queue spawns, else removed) and the `templateId` rule (set, or removed when the role has no
  * template); validate; rewrite atomically with 2-space indentation. Returns the final object, which is what

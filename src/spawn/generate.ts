@@ -10,7 +10,7 @@ import { buildServerManifest, normaliseSkills, type ManifestTaskSource } from '.
 export type ManifestGeneratorMode = 'server' | 'cli';
 
 export interface GenerateManifestOptions {
-  /** MANIFEST_GENERATOR (CONTRACT §6.1). */
+  /** MANIFEST_GENERATOR (docs/behaviour.md §6.1). */
   mode: ManifestGeneratorMode;
   sessionId: string;
   sessionDir: string;
@@ -48,7 +48,7 @@ export interface GeneratedManifest {
 }
 
 /**
- * Step 4 of the spawn sequence (CONTRACT §8.3, §8.5): `mkdir -p {SESSION_DIR}/{sessionId}`, generate the manifest
+ * Step 4 of the spawn sequence (docs/behaviour.md §8.3, §8.5): `mkdir -p {SESSION_DIR}/{sessionId}`, generate the manifest
  * in the configured mode, then read it back, check and finalise it. Failures are ManifestGenerationErrors; the
  * caller rolls back (§8.6, see `removeSessionManifestDir`) and answers 500 `manifest_generation_failed`.
  */
@@ -107,7 +107,7 @@ export async function generateManifest(options: GenerateManifestOptions): Promis
     skills,
     strategy: options.strategy,
     templateId: options.templateId,
-    // CONTRACT §8.5: the CLI's own output is checked only for an object with manifestVersion and role; no
+    // docs/behaviour.md §8.5: the CLI's own output is checked only for an object with manifestVersion and role; no
     // tasks is a warning, never a failure. The schema check guards what the server builds itself.
     validate: options.mode === 'cli' ? undefined : options.validate,
     logger: options.logger,
@@ -115,7 +115,7 @@ export async function generateManifest(options: GenerateManifestOptions): Promis
   return { manifestPath, manifest, ...(cliOutput ? { cliOutput } : {}) };
 }
 
-/** Rollback of CONTRACT §8.6: removes `{SESSION_DIR}/{sessionId}/` recursively; a missing folder is fine. */
+/** Rollback of docs/behaviour.md §8.6: removes `{SESSION_DIR}/{sessionId}/` recursively; a missing folder is fine. */
 export async function removeSessionManifestDir(sessionDir: string, sessionId: string): Promise<void> {
   await rm(sessionManifestDir(sessionDir, sessionId), { recursive: true, force: true });
 }

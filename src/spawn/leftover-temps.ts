@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isTempFileName } from '../store/atomic-file.js';
 
 /**
- * CONTRACT §5.4: leftover temporary files from a crash are deleted at start so that junk never accumulates.
+ * docs/behaviour.md §5.4: leftover temporary files from a crash are deleted at start so that junk never accumulates.
  * The store does this for DATA_DIR; manifests are written the same way inside `{SESSION_DIR}/{sessionId}/`,
  * so their temp files are swept here. Runs after the server listens (it is not needed to serve anything)
  * and never throws: an unreadable folder is skipped. Resolves with the number of files removed.

@@ -3,7 +3,7 @@ import type { SchemaValidator } from './finalise.js';
 
 /**
  * The precompiled validator of `schemas/manifest/spawn-manifest.json` (the `maestro` CLI v0.1.0 manifest schema,
- * CONTRACT §1.10), emitted by codegen into the Ajv standalone module generated/validators/index.js. Spawn passes it to `generateManifest` so
+ * docs/behaviour.md §1.10), emitted by codegen into the Ajv standalone module generated/validators/index.js. Spawn passes it to `generateManifest` so
  * that every manifest the server writes is checked before it is written (issue 4). Nothing is compiled at run
  * time.
  */

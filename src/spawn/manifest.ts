@@ -1,7 +1,7 @@
 import type { ModelName, Project, Role, Task, WorkerStrategy } from '../../generated/types/index.js';
 
 /**
- * The spawn manifest exactly as the server writes it (CONTRACT §1.10): the `maestro` CLI v0.1.0 schema, which
+ * The spawn manifest exactly as the server writes it (docs/behaviour.md §1.10): the `maestro` CLI v0.1.0 schema, which
  * rejects unknown keys at the top level and inside `tasks[]`, `session` and `context`. Written out here rather
  * than taken from the generated `SpawnManifest` type because that type also allows the optional keys the
  * server never writes (task `metadata`, session `maxTurns`, context `relatedTasks`, …).
@@ -60,7 +60,7 @@ export interface ServerManifestInput {
   templateId?: string;
 }
 
-/** Spawn `skills` normalisation (CONTRACT §8.1): blank entries dropped, duplicates removed, first kept. */
+/** Spawn `skills` normalisation (docs/behaviour.md §8.1): blank entries dropped, duplicates removed, first kept. */
 export function normaliseSkills(skills: readonly string[]): string[] {
   const seen = new Set<string>();
   const result: string[] = [];
@@ -73,7 +73,7 @@ export function normaliseSkills(skills: readonly string[]): string[] {
 }
 
 /**
- * The server-mode manifest of CONTRACT §1.10 (§8.5 `server` mode), built from in-memory entities. Throws a
+ * The server-mode manifest of docs/behaviour.md §1.10 (§8.5 `server` mode), built from in-memory entities. Throws a
  * plain Error when there is no task; the caller turns it into the manifest_generation_failed reason.
  */
 export function buildServerManifest(input: ServerManifestInput): ServerManifest {
@@ -100,7 +100,7 @@ export function buildServerManifest(input: ServerManifestInput): ServerManifest 
   return manifest;
 }
 
-/** One `tasks[]` entry (CONTRACT §1.10): exactly these ten keys. */
+/** One `tasks[]` entry (docs/behaviour.md §1.10): exactly these ten keys. */
 function manifestTask(task: ManifestTaskSource): ServerManifestTask {
   return {
     id: task.id,

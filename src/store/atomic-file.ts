@@ -1,5 +1,5 @@
 /**
- * Atomic, durable file replacement and removal (CONTRACT §5.4). Used by the store for entity files and by
+ * Atomic, durable file replacement and removal (docs/behaviour.md §5.4). Used by the store for entity files and by
  * spawn for manifests. Guarantee: after a crash at any point, the target path holds either its complete old
  * content or its complete new content, never a mix; leftover temporary files never end in `.json` and are
  * recognised by `isTempFileName` so that the next load removes them.
@@ -25,7 +25,7 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-// Platforms and filesystems that cannot fsync a directory answer with one of these; the contract asks for the
+// Platforms and filesystems that cannot fsync a directory answer with one of these; docs/behaviour.md asks for the
 // directory fsync only "where the platform supports it".
 const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EINVAL', 'ENOTSUP', 'EPERM', 'EACCES', 'EBADF']);
 
@@ -97,8 +97,8 @@ function removeQuietly(tmp: string): void {
 }
 
 /**
- * Remove `path`; a missing file is not an error (CONTRACT §5.4). Returns whether a file was removed. The
- * directory fsync is best effort: its failure is swallowed (the contract asks for a best-effort sync).
+ * Remove `path`; a missing file is not an error (docs/behaviour.md §5.4). Returns whether a file was removed. The
+ * directory fsync is best effort: its failure is swallowed (docs/behaviour.md asks for a best-effort sync).
  */
 export async function removeFileDurable(path: string, options: AtomicWriteOptions = {}): Promise<boolean> {
   try {

@@ -1,5 +1,5 @@
 /**
- * The entity types the store holds (CONTRACT §1), taken from the generated types, and the store's names for
+ * The entity types the store holds (docs/behaviour.md §1), taken from the generated types, and the store's names for
  * its kinds of file.
  */
 import type { StoredEntities, StoredKind } from '../../generated/model/index.js';
@@ -7,7 +7,7 @@ import type { Project, QueueState, Session, Task, Template } from '../../generat
 
 export type { Project, QueueState, Session, Task, Template };
 
-/** The kinds of entity file (CONTRACT §5.1; the schemas with `x-stored-as`). A queue's key is its `sessionId`. */
+/** The kinds of entity file (docs/behaviour.md §5.1; the schemas with `x-stored-as`). A queue's key is its `sessionId`. */
 export type EntityKind = StoredKind;
 
 export type EntityByKind = StoredEntities;
@@ -20,11 +20,11 @@ export function entityKey(kind: EntityKind, entity: AnyEntity): string {
 }
 
 /**
- * Where an entity keeps the keys of its file that the running spec does not know (CONTRACT §14.2). A symbol key:
+ * Where an entity keeps the keys of its file that the running spec does not know (docs/behaviour.md §14.2). A symbol key:
  * object spread (`{ ...current, name }`) carries it into the next version of the entity, so every later write
  * keeps those keys, while JSON.stringify, and so every response and event, leaves it out.
  */
-export const UNKNOWN_KEYS: unique symbol = Symbol('unknown keys (CONTRACT §14.2)');
+export const UNKNOWN_KEYS: unique symbol = Symbol('unknown keys (docs/behaviour.md §14.2)');
 
 /** The unknown keys an entity carries, if any. */
 export function unknownKeysOf(entity: object): Record<string, unknown> | undefined {
@@ -38,8 +38,8 @@ export function keepUnknownKeys<T extends object>(entity: T, unknown: Record<str
 }
 
 /**
- * The exact file content of an entity (CONTRACT §5.1: `JSON.stringify(value, null, 2)`, one trailing newline),
- * with the keys the running spec does not know after the known ones (CONTRACT §14.2).
+ * The exact file content of an entity (docs/behaviour.md §5.1: `JSON.stringify(value, null, 2)`, one trailing newline),
+ * with the keys the running spec does not know after the known ones (docs/behaviour.md §14.2).
  */
 export function serializeEntity(entity: unknown): string {
   const unknown = typeof entity === 'object' && entity !== null ? unknownKeysOf(entity) : undefined;

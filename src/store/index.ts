@@ -1,4 +1,4 @@
-/** The store's public surface (CONTRACT §5). */
+/** The store's public surface (docs/behaviour.md §5). */
 export { Store } from './store.js';
 export type { CommitListener, SessionFilter, StoreEvent, StoreOpenOptions, StoreReader, TaskFilter, Tx, StoreLogger, LoadStats } from './store.js';
 export { StoreStartupError } from './errors.js';

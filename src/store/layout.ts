@@ -1,6 +1,6 @@
 /**
- * The on-disk layout of DATA_DIR (CONTRACT §5.1). Every path that names an entity is built here, and only
- * after the id passed `isUnsafeId` (CONTRACT §5.6): an unsafe id throws, it never becomes a path.
+ * The on-disk layout of DATA_DIR (docs/behaviour.md §5.1). Every path that names an entity is built here, and only
+ * after the id passed `isUnsafeId` (docs/behaviour.md §5.6): an unsafe id throws, it never becomes a path.
  */
 import { join } from 'node:path';
 import { isUnsafeId } from '../ids.js';

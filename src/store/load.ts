@@ -1,5 +1,5 @@
 /**
- * Startup load of DATA_DIR (CONTRACT §5.2, §5.3, §5.5): create the folders, remove leftover temp files, read
+ * Startup load of DATA_DIR (docs/behaviour.md §5.2, §5.3, §5.5): create the folders, remove leftover temp files, read
  * every entity file, move legacy task files into their project folder, quarantine unusable files, apply the
  * migrations, repair links, and write back every entity that changed.
  *
@@ -353,7 +353,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   }
 
   // Linked ids: the entity's own id string instead of a copy per link (every entry names an existing entity
-  // now); empty id lists: one shared frozen array (entities are never mutated in place, CONTRACT-side objects
+  // now); empty id lists: one shared frozen array (entities are never mutated in place, stored objects
   // are replaced on every change; a stray in-place push would throw instead of corrupting every entity).
   strings.clear();
   for (const t of data.tasks.values()) {

@@ -1,5 +1,5 @@
 /**
- * The exclusive DATA_DIR lock (CONTRACT §5.4 "One writer"): a file `.lock` that holds the owner's pid,
+ * The exclusive DATA_DIR lock (docs/behaviour.md §5.4 "One writer"): a file `.lock` that holds the owner's pid,
  * created exclusively (hard link of a fully written temp file). A lock whose pid no longer runs is taken over; a live holder makes the start fail.
  */
 import { link, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
@@ -84,7 +84,7 @@ async function readHolder(path: string): Promise<{ text: string } | undefined> {
  * rename), its content is checked to still be the stale one, and only then is a fresh lock created. If a
  * contender's fresh lock was renamed by mistake it is put back with link() (which never overwrites). Known
  * limit: with three or more servers starting at the same instant on a stale lock, a third one can slip in
- * while a fresh lock is being put back; the contract's model is one server per machine.
+ * while a fresh lock is being put back; docs/behaviour.md's model is one server per machine.
  */
 export async function acquireDataDirLock(dataDir: string, lockPath: string, pid: number = process.pid): Promise<DataDirLock> {
   for (let attempt = 0; attempt < 20; attempt++) {

@@ -1,20 +1,20 @@
 /**
- * Load-time migrations and defaults (CONTRACT §5.3), unknown keys (CONTRACT §14.2) and link repair (CONTRACT §5.3
+ * Load-time migrations and defaults (docs/behaviour.md §5.3), unknown keys (docs/behaviour.md §14.2) and link repair (docs/behaviour.md §5.3
  * last paragraph). Pure functions: they take the parsed file object (already known to be an object with the right
  * id) and return the entity, the keys the running spec does not know, and whether anything changed, so that the
  * loader writes back only what changed.
  *
  * What the schemas say is applied generically from generated/model (`entityFields`): a key that is missing or
  * unusable gets its schema `default`; an optional key without a default whose value is unusable is removed
- * (CONTRACT §5.3: `sessionStatus`/`model` with an unknown value); string arrays drop non-string elements. Only
+ * (docs/behaviour.md §5.3: `sessionStatus`/`model` with an unknown value); string arrays drop non-string elements. Only
  * the rules the schemas cannot express are written here: legacy values, warnings, stamps, derived values.
  *
- * Decisions where the contract is silent (documented in src/store/README.md):
+ * Decisions where docs/behaviour.md is silent (documented in src/store/README.md):
  * - A field of the wrong JSON type is treated like a missing one (so `taskIds: "x"` becomes `[]`): a stored
  *   entity must keep the §1 shape or the handlers would crash on it.
  * - Id arrays (`Task.sessionIds`, `Session.taskIds`) also drop duplicates (§1.3/§1.4 "no duplicates").
  * - Top-level keys that the running spec does not know are kept aside, not served, and written back with the
- *   entity on every later write (CONTRACT §14.2): a newer server, or a person, may have put them there. Only the
+ *   entity on every later write (docs/behaviour.md §14.2): a newer server, or a person, may have put them there. Only the
  *   obsolete keys that §5.3 names (a task's `timeline`, a session's legacy `taskId`) are removed.
  * - The legacy session `taskId` key is removed also when `taskIds` is present (it is not part of §1.4).
  * - QueueState gets the createdAt/updatedAt rule of the other entities (the table omits it; both are required).
@@ -23,7 +23,7 @@ import type { Project, QueueState, Session, Task, Template } from './entities.js
 import { type FieldShape, RoleValues, type StoredKind, entityFields } from '../../generated/model/index.js';
 
 export interface MigrationContext {
-  /** The load's single clock reading (CONTRACT §0.2), used for missing stamps. */
+  /** The load's single clock reading (docs/behaviour.md §0.2), used for missing stamps. */
   loadTime: number;
   hostname: string;
   platform: string;
@@ -32,7 +32,7 @@ export interface MigrationContext {
 
 export interface Migrated<T> {
   entity: T;
-  /** Top-level keys the running spec does not know (CONTRACT §14.2), if any: stored, never served. */
+  /** Top-level keys the running spec does not know (docs/behaviour.md §14.2), if any: stored, never served. */
   unknown?: Record<string, unknown>;
   changed: boolean;
 }
@@ -109,7 +109,7 @@ class Editor {
   }
 
   /**
-   * CONTRACT §14.2: keys the running spec does not know move aside (the file keeps them; the API never shows
+   * docs/behaviour.md §14.2: keys the running spec does not know move aside (the file keeps them; the API never shows
    * them). Not a change: the file already holds them.
    */
   setAsideUnknown(kind: StoredKind): void {
@@ -162,7 +162,7 @@ function isPlainObject(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** CONTRACT §5.3 rows for Project. */
+/** docs/behaviour.md §5.3 rows for Project. */
 export function migrateProject(raw: Raw, ctx: MigrationContext): Migrated<Project> {
   const e = new Editor(raw);
   e.setAsideUnknown('project');
@@ -171,7 +171,7 @@ export function migrateProject(raw: Raw, ctx: MigrationContext): Migrated<Projec
   return e.result();
 }
 
-/** CONTRACT §5.3 rows for Task. */
+/** docs/behaviour.md §5.3 rows for Task. */
 export function migrateTask(raw: Raw, ctx: MigrationContext): Migrated<Task> {
   const e = new Editor(raw);
   const label = `Task ${String(raw.id)}`;
@@ -187,7 +187,7 @@ export function migrateTask(raw: Raw, ctx: MigrationContext): Migrated<Task> {
   return e.result();
 }
 
-/** CONTRACT §5.3 rows for Session. */
+/** docs/behaviour.md §5.3 rows for Session. */
 export function migrateSession(raw: Raw, ctx: MigrationContext): Migrated<Session> {
   const e = new Editor(raw);
   const label = `Session ${String(raw.id)}`;
@@ -211,7 +211,7 @@ export function migrateSession(raw: Raw, ctx: MigrationContext): Migrated<Sessio
   return e.result();
 }
 
-/** CONTRACT §5.3 rows for Template (the role was checked by the loader: a bad role quarantines the file). */
+/** docs/behaviour.md §5.3 rows for Template (the role was checked by the loader: a bad role quarantines the file). */
 export function migrateTemplate(raw: Raw, ctx: MigrationContext): Migrated<Template> {
   const e = new Editor(raw);
   e.setAsideUnknown('template');
@@ -220,12 +220,12 @@ export function migrateTemplate(raw: Raw, ctx: MigrationContext): Migrated<Templ
   return e.result();
 }
 
-/** True when a template file's role is usable (CONTRACT §5.5: otherwise the file is skipped). */
+/** True when a template file's role is usable (docs/behaviour.md §5.5: otherwise the file is skipped). */
 export function isRole(v: unknown): boolean {
   return typeof v === 'string' && (RoleValues as readonly string[]).includes(v);
 }
 
-/** CONTRACT §5.3 row for QueueState. */
+/** docs/behaviour.md §5.3 row for QueueState. */
 export function migrateQueue(raw: Raw, ctx: MigrationContext): Migrated<QueueState> {
   const e = new Editor(raw);
   e.setAsideUnknown('queue');
@@ -250,7 +250,7 @@ export interface LinkRepairResult {
 }
 
 /**
- * Make both sides of every task ⟷ session link agree (CONTRACT §5.3): a link recorded on one side between two
+ * Make both sides of every task ⟷ session link agree (docs/behaviour.md §5.3): a link recorded on one side between two
  * existing entities is completed on the other; an entry naming a missing entity is removed. Replaces changed
  * entities in the maps with new objects. Deterministic: sessions and tasks are visited in map order, and
  * completed entries are appended.

@@ -2,7 +2,7 @@
  * Startup load helper: read many small files on a worker thread, ahead of the (sequential) parsing on the main
  * thread. On this kind of machine an open+read+close costs ~10 µs of kernel time per file, so 110 000 entity
  * files are ~1 s of syscalls; the reader thread runs them in parallel with the main thread's JSON.parse and
- * migrations instead of before them (docs/performance.md, CONTRACT §5.2 step 5 / §12 start-up target).
+ * migrations instead of before them (docs/performance.md, docs/behaviour.md §5.2 step 5 / §12 start-up target).
  *
  * The thread reads a chunk of files into one buffer and hands its memory over (a transfer, not a copy): no
  * string is built on the reader side and nothing is serialised. The main thread decodes a file's text only

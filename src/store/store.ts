@@ -1,8 +1,8 @@
 /**
- * The store (CONTRACT §5, §0.8): the in-memory state of every entity plus its indexes, the only writer of
+ * The store (docs/behaviour.md §5, §0.8): the in-memory state of every entity plus its indexes, the only writer of
  * DATA_DIR. Reads are synchronous map lookups; every change goes through `mutate`.
  *
- * Durability promise (CONTRACT §5.4): when `mutate` resolves, every file the mutation touched has been
+ * Durability promise (docs/behaviour.md §5.4): when `mutate` resolves, every file the mutation touched has been
  * replaced atomically (temp file, fsync, rename) and its directory fsynced; only then are the mutation's
  * events handed to `onCommit`. When it rejects, memory is as it was before the call and no event was
  * delivered.
@@ -61,7 +61,7 @@ export type EmitPayload<N extends EventName> = (N extends EventName ? (data: Eve
   ? P
   : never;
 
-/** Receives the events of one committed mutation, in emit order (CONTRACT §4.5). Called synchronously. */
+/** Receives the events of one committed mutation, in emit order (docs/behaviour.md §4.5). Called synchronously. */
 export type CommitListener = (events: readonly StoreEvent[]) => void;
 
 export interface StoreOpenOptions {
@@ -101,12 +101,12 @@ export interface StoreReader {
   /** The queue of a session (keyed by session id). */
   getQueue(sessionId: string): QueueState | undefined;
   getTemplate(id: string): Template | undefined;
-  /** CONTRACT §0.4 order: createdAt, then id. */
+  /** docs/behaviour.md §0.4 order: createdAt, then id. */
   listProjects(): Project[];
   listTasks(filter?: TaskFilter): Task[];
   /** Direct children (E11), §0.4 order. */
   listChildren(taskId: string): Task[];
-  /** CONTRACT §0.4 order: startedAt, then id. */
+  /** docs/behaviour.md §0.4 order: startedAt, then id. */
   listSessions(filter?: SessionFilter): Session[];
   listTemplates(filter?: { role?: string }): Template[];
   countTasksOfProject(projectId: string): number;
@@ -117,9 +117,9 @@ export interface StoreReader {
 
 /** The handle a mutation callback gets. Valid only until the callback returns. */
 export interface Tx extends StoreReader {
-  /** The request's single clock reading (CONTRACT §0.2). */
+  /** The request's single clock reading (docs/behaviour.md §0.2). */
   readonly now: number;
-  /** A stamp for a changed entity: max(now, prev + 1) (CONTRACT §0.2). */
+  /** A stamp for a changed entity: max(now, prev + 1) (docs/behaviour.md §0.2). */
   bump(prev: number): number;
   /** A fresh id of the kind, unique among existing entities of that kind (and not rejected by `taken`). */
   newId(prefix: IdPrefix, taken?: (id: string) => boolean): string;
@@ -271,7 +271,7 @@ export class Store implements StoreReader {
   }
 
   /**
-   * Take the DATA_DIR lock and load it (CONTRACT §5.2–§5.5). Throws StoreStartupError (CONFIG_ERROR) when the
+   * Take the DATA_DIR lock and load it (docs/behaviour.md §5.2–§5.5). Throws StoreStartupError (CONFIG_ERROR) when the
    * folders cannot be created or another live server holds the lock.
    */
   static async open(options: StoreOpenOptions): Promise<Store> {
@@ -315,7 +315,7 @@ export class Store implements StoreReader {
     return this.layout.dataDir;
   }
 
-  /** Files the last startup load moved to quarantine (CONTRACT §1.12 `storage.quarantined`). */
+  /** Files the last startup load moved to quarantine (docs/behaviour.md §1.12 `storage.quarantined`). */
   get quarantinedCount(): number {
     return this.loadStats.quarantined;
   }
@@ -439,7 +439,7 @@ export class Store implements StoreReader {
   }
 
   /**
-   * A generated session id (CONTRACT §0.1) chosen outside a mutation, from the store's clock: free at the time of
+   * A generated session id (docs/behaviour.md §0.1) chosen outside a mutation, from the store's clock: free at the time of
    * the call and not rejected by `taken`. Nothing reserves it, so a caller that uses it later in a mutation must
    * check `tx.isSessionIdTaken` there again (spawn does: it writes the manifest first, then mutates).
    */
@@ -450,7 +450,7 @@ export class Store implements StoreReader {
   // ---- mutations ---------------------------------------------------------------------------------------
 
   /**
-   * Run `fn` as one serialised, atomic, durable mutation (CONTRACT §0.8, §5.4): apply in memory → write every
+   * Run `fn` as one serialised, atomic, durable mutation (docs/behaviour.md §0.8, §5.4): apply in memory → write every
    * touched file durably → deliver the events to onCommit → resolve with fn's result. If fn throws, its
    * changes are undone and the error is rethrown. If a write fails, every touched entity is restored (memory,
    * and best effort the files already written), nothing is delivered, and 500 INTERNAL_ERROR is thrown.
@@ -774,7 +774,7 @@ export class Store implements StoreReader {
       touch.onDisk = state;
       touch.dirty = false;
     }
-    // CONTRACT §2.2 E5: remove an empty tasks/{id}/ folder, best effort.
+    // docs/behaviour.md §2.2 E5: remove an empty tasks/{id}/ folder, best effort.
     for (const projectId of deletedProjects) {
       if (this.tasksByProject.size(projectId) === 0) {
         const dir = this.layout.taskDir(projectId);
@@ -845,7 +845,7 @@ export class Store implements StoreReader {
           }),
         );
         if (wrote) await this.io.syncDir(dir).catch(fail);
-        // CONTRACT §5.4: after a delete the directory fsync is best effort.
+        // docs/behaviour.md §5.4: after a delete the directory fsync is best effort.
         else if (removed) await this.io.syncDir(dir).catch(() => undefined);
       }),
     ]);

@@ -1,5 +1,5 @@
 /**
- * The built-in default prompt texts, one per role (CONTRACT §10.4).
+ * The built-in default prompt texts, one per role (docs/behaviour.md §10.4).
  *
  * The Markdown sources live in `templates/prompts/{worker,orchestrator}.md`; the code generator embeds them
  * into `generated/prompts/default-templates.ts` so that the server never reads them from disk at run time.

@@ -5,7 +5,7 @@ import { defaultTemplateTexts } from './default-texts.js';
 import { planDefaultTemplateSeeding } from './resolve.js';
 
 /**
- * Startup seeding of CONTRACT §10.2 (§5.2 step 4): for each role, in the order worker, orchestrator, that has no
+ * Startup seeding of docs/behaviour.md §10.2 (§5.2 step 4): for each role, in the order worker, orchestrator, that has no
  * template at all, creates its default template (`isDefault: true`, the built-in text of §10.4, a new id,
  * `createdAt = updatedAt = now`) and persists it. Runs as one store mutation that records no event, so nothing
  * is broadcast. Returns the templates it created (none when every role already has one).

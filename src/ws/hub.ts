@@ -1,5 +1,5 @@
 /**
- * The WebSocket event hub (CONTRACT §4): same port as HTTP, any path, checks on upgrade (host guard §6.2,
+ * The WebSocket event hub (docs/behaviour.md §4): same port as HTTP, any path, checks on upgrade (host guard §6.2,
  * Origin allow-list §4.1/§6.3, token §6.2), ping/pong (§4.3), broadcast of the envelope (§4.2) serialised once
  * per event to every OPEN client, slow-consumer cut-off (1008), 64 KiB frame limit (1009), 1001 on shutdown.
  */
@@ -132,7 +132,7 @@ export class EventHub {
     });
   }
 
-  /** Takes over the HTTP server's upgrade requests (CONTRACT §6.4 step 4). */
+  /** Takes over the HTTP server's upgrade requests (docs/behaviour.md §6.4 step 4). */
   attach(server: Server): void {
     if (this.server) throw new Error('EventHub is already attached');
     this.server = server;
@@ -144,7 +144,7 @@ export class EventHub {
   }
 
   /**
-   * Sends each event as `{type, event, data, timestamp}` to every OPEN client (CONTRACT §4.2), in order.
+   * Sends each event as `{type, event, data, timestamp}` to every OPEN client (docs/behaviour.md §4.2), in order.
    * Each envelope is serialised and framed once; a client that cannot keep up is dropped, never waited for.
    *
    * Why the frame goes straight to the socket, and why corked (issue 7, docs/performance.md): with 1 000
@@ -195,7 +195,7 @@ export class EventHub {
     }
   }
 
-  /** CONTRACT §1.12 WsStatus: one entry per tracked socket. */
+  /** docs/behaviour.md §1.12 WsStatus: one entry per tracked socket. */
   status(): WsStatus {
     const clients = [...this.clients.keys()].map((ws) => {
       const readyState = ws.readyState as 0 | 1 | 2 | 3;
@@ -215,7 +215,7 @@ export class EventHub {
   }
 
   /**
-   * Shutdown (CONTRACT §4.1, §5.7): refuses new upgrades, closes every client with 1001 and waits for the
+   * Shutdown (docs/behaviour.md §4.1, §5.7): refuses new upgrades, closes every client with 1001 and waits for the
    * closing handshakes (at most `waitMs`, after which the remaining sockets are dropped).
    */
   async close(waitMs = 1000): Promise<void> {
@@ -261,7 +261,7 @@ export class EventHub {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket));
   }
 
-  /** Answers a refused upgrade with the contract's JSON error over the raw socket; no upgrade happens. */
+  /** Answers a refused upgrade with docs/behaviour.md's JSON error over the raw socket; no upgrade happens. */
   private rejectUpgrade(socket: Duplex, err: ContractError, extraHeaders: string[] = []): void {
     this.logger.warn({ status: err.status, code: err.code }, `WebSocket upgrade refused: ${err.message}`);
     const body = JSON.stringify(err.toBody());
@@ -296,7 +296,7 @@ export class EventHub {
     });
   }
 
-  /** CONTRACT §4.3: `{"type":"ping"}` → pong to that client only; everything else is ignored. */
+  /** docs/behaviour.md §4.3: `{"type":"ping"}` → pong to that client only; everything else is ignored. */
   private onMessage(ws: WebSocket, data: RawData, isBinary: boolean): void {
     if (isBinary) {
       this.logger.debug('WebSocket binary frame ignored');
@@ -314,7 +314,7 @@ export class EventHub {
     }
   }
 
-  /** CONTRACT §4.1: a client that does not read is closed with 1008 and logged; others never wait for it. */
+  /** docs/behaviour.md §4.1: a client that does not read is closed with 1008 and logged; others never wait for it. */
   private dropSlowConsumer(ws: WebSocket): void {
     const state = this.clients.get(ws);
     this.logger.warn(
@@ -329,7 +329,7 @@ export class EventHub {
     }
   }
 
-  /** Protocol-level ping: a peer that did not answer the previous ping is dropped (CONTRACT §4.3). */
+  /** Protocol-level ping: a peer that did not answer the previous ping is dropped (docs/behaviour.md §4.3). */
   private sweep(): void {
     for (const [ws, state] of this.clients) {
       if (ws.readyState !== WebSocket.OPEN) continue;

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §11: the unmodified `maestro` CLI v0.1.0 must work against this server. These tests replay the
+ * docs/behaviour.md §11: the unmodified `maestro` CLI v0.1.0 must work against this server. These tests replay the
  * request sequences that CLI sends (headers included: it sends Content-Type: application/json on every request,
  * even bodiless GET and DELETE, and `{}` on queue start/complete/skip) through a real port.
  */
@@ -18,7 +18,7 @@ async function cli(api: Api, method: string, url: string, body?: unknown) {
   return { status: res.status, json: res.json as Record<string, any> };
 }
 
-/** The manifest schema (the CLI's, CONTRACT §1.10), compiled here from schemas/, independent of generated code. */
+/** The manifest schema (the CLI's, docs/behaviour.md §1.10), compiled here from schemas/, independent of generated code. */
 function compileManifestSchema() {
   return validator('manifest/spawn-manifest.json');
 }

@@ -78,7 +78,7 @@ export function dataFileExists(api: Api, relative: string): boolean {
   return fs.existsSync(path.join(api.config.dataDir, relative));
 }
 
-/** Expects a contract error body with `code` (and `details.field` when given). */
+/** Expects an error body as in docs/behaviour.md §3.1 with `code` (and `details.field` when given). */
 export function expectError(res: RawResponse, status: number, code: string, field?: string): void {
   expect(res.status, JSON.stringify(res.json)).toBe(status);
   expect(res.headers['content-type']).toBe('application/json; charset=utf-8');

@@ -1,4 +1,4 @@
-/** CONTRACT §2.2 (E1–E5) through the real server. */
+/** docs/behaviour.md §2.2 (E1–E5) through the real server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../generated/client/index.js';
 import { projectDefaults } from '../../generated/model/index.js';

@@ -1,4 +1,4 @@
-/** CONTRACT §2.4 (E13–E19, E21, E22) through the real server. */
+/** docs/behaviour.md §2.4 (E13–E19, E21, E22) through the real server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataFileExists, expectError, expectEvents, projectWithTask, readData, startApi, type Api } from './harness.js';
 
@@ -69,7 +69,7 @@ describe('sessions', () => {
     await expectEvents(api, ['task:session_added']);
   });
 
-  it('E14 errors in contract order', async () => {
+  it('E14 errors in the order of docs/behaviour.md', async () => {
     const { project, task } = await projectWithTask(api);
     await api.client.createSession({ body: { id: 'taken', projectId: project.id, taskIds: [] } });
     const cases: Array<[unknown, number, string, string?]> = [

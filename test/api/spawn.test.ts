@@ -1,4 +1,4 @@
-/** CONTRACT §8 (E20) through the real server: validation order, both generator modes, rollback, events. */
+/** docs/behaviour.md §8 (E20) through the real server: validation order, both generator modes, rollback, events. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,7 +90,7 @@ describe('spawn (server mode)', () => {
 });
 
 describe('spawn (cli mode)', () => {
-  it('runs the CLI with the contract arguments; a failing CLI rolls everything back and emits nothing', async () => {
+  it('runs the CLI with the arguments of docs/behaviour.md; a failing CLI rolls everything back and emits nothing', async () => {
     const record = path.join(testConfig().dataDir, '..', 'record.json');
     process.env.FAKE_MAESTRO_RECORD = record;
     const config = testConfig({ MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: FAKE_CLI });

@@ -1,4 +1,4 @@
-/** CONTRACT §2.3 (E6–E12) through the real server. */
+/** docs/behaviour.md §2.3 (E6–E12) through the real server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataFileExists, expectError, expectEvents, projectWithTask, readData, startApi, type Api } from './harness.js';
 

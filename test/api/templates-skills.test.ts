@@ -1,4 +1,4 @@
-/** CONTRACT §2.5 (skills) and §2.7 (templates) through the real server. */
+/** docs/behaviour.md §2.5 (skills) and §2.7 (templates) through the real server. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §14.2: a key stored in an entity file that the running spec does not know (a newer server wrote it,
+ * docs/behaviour.md §14.2: a key stored in an entity file that the running spec does not know (a newer server wrote it,
  * or a person) survives the load, the migrations and every later write of that entity, byte for byte, and is
  * never served (responses, events). Real files in a temp DATA_DIR, a real server on a real port, a real
  * WebSocket client; the files are written the way a newer server writes them (JSON, 2-space indent).
@@ -80,7 +80,7 @@ afterEach(async () => {
   api = undefined;
 });
 
-describe('unknown keys in entity files (CONTRACT §14.2)', () => {
+describe('unknown keys in entity files (docs/behaviour.md §14.2)', () => {
   it('survive the load, a migration, updates of every kind and a restart, byte for byte, and are never served', async () => {
     const config = testConfig();
     writeFiles(config.dataDir);

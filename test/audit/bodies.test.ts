@@ -1,5 +1,5 @@
 /**
- * CONTRACT §0.5 request bodies through the real server: null handling for every optional field of every body,
+ * docs/behaviour.md §0.5 request bodies through the real server: null handling for every optional field of every body,
  * null on required fields, server-managed and immutable fields ignored (even with a wrong type), unknown fields
  * never stored or echoed (responses, events and files), id arrays deduplicated.
  */

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §12 robustness and §5.1/§5.4 layout: a burst of concurrent mixed requests (reads, writes, bad input)
+ * docs/behaviour.md §12 robustness and §5.1/§5.4 layout: a burst of concurrent mixed requests (reads, writes, bad input)
  * never answers 5xx; afterwards no temp file is left, only entity files end in .json, every file equals what the
  * API serves, and a restart serves the same state.
  */

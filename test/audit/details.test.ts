@@ -1,5 +1,5 @@
 /**
- * Contract details nobody else pins, through the real server: validation-after-lookup orders, bodies on
+ * Details of docs/behaviour.md that nobody else pins, through the real server: validation-after-lookup orders, bodies on
  * methods that take none, media types, error `details` only where stated, no-op associations, informational
  * and ignored fields, sorting ties, E14 id rules, E5/E17 file effects.
  */

@@ -1,5 +1,5 @@
 /**
- * Contract audit helpers: the real server (file store, generated router, handlers, hub) with an injectable
+ * Audit helpers (checks against docs/behaviour.md): the real server (file store, generated router, handlers, hub) with an injectable
  * clock, plus raw JSON requests and a WebSocket recorder. Reuses test/api/harness.ts and test/server/helpers.ts.
  */
 import fs from 'node:fs';

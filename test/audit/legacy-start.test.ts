@@ -1,5 +1,5 @@
 /**
- * CONTRACT §0.7, §5.2, §5.3, §5.4, §5.5 and §10.2 through a real start on a hand-written legacy DATA_DIR:
+ * docs/behaviour.md §0.7, §5.2, §5.3, §5.4, §5.5 and §10.2 through a real start on a hand-written legacy DATA_DIR:
  * what the API serves, what the files look like afterwards, that legacy values are never produced again, and
  * that seeding across restarts follows the "only if the role has no template" rule.
  */
@@ -134,7 +134,7 @@ describe('start on a legacy DATA_DIR', () => {
       expect(text.replace(/\n$/, ''), f).toBe(JSON.stringify(value, null, 2));
       expect(text, f).not.toMatch(/"(pending|running)"/);
       expect(text, f).not.toContain('"timeline": [\n    {\n      "type": "x"');
-      // CONTRACT §14.2: the unknown key stays in the file (and only there, see below).
+      // docs/behaviour.md §14.2: the unknown key stays in the file (and only there, see below).
       if (f !== 'projects/p2.json') expect(text, f).not.toContain('extra');
       expect(text, f).not.toContain('"taskId"');
     }

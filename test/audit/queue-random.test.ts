@@ -1,5 +1,5 @@
 /**
- * CONTRACT §9 queue: random operation sequences through HTTP checked against a small reference model after
+ * docs/behaviour.md §9 queue: random operation sequences through HTTP checked against a small reference model after
  * every step — answers, events, item transitions, §9.4 invariants, §9.5 task side effects, files.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

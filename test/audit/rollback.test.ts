@@ -1,5 +1,5 @@
 /**
- * CONTRACT §8.6 (spawn rollback leaves nothing: files byte-identical, no session dir, no events, same API state)
+ * docs/behaviour.md §8.6 (spawn rollback leaves nothing: files byte-identical, no session dir, no events, same API state)
  * and §0.8 (a failed write leaves no trace) on the real server, for every manifest failure mode of the CLI and
  * for write failures in server mode (a folder replaced by a file, which even root cannot write into).
  */

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §0.6 (Content-Type on every response, including errors and HEAD) and §2.0.1 (routing details:
+ * docs/behaviour.md §0.6 (Content-Type on every response, including errors and HEAD) and §2.0.1 (routing details:
  * trailing slash, case, the `spawn` id, two-segment routes, percent-decoding) through the real server.
  */
 import fs from 'node:fs';

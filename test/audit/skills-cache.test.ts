@@ -1,4 +1,4 @@
-/** CONTRACT §7 skills cache semantics (§7.3) through HTTP on the real server. */
+/** docs/behaviour.md §7 skills cache semantics (§7.3) through HTTP on the real server. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * CONTRACT §0.2 (one clock reading per request; stamps only move forward) and §0.3 (auto-set fields), through
+ * docs/behaviour.md §0.2 (one clock reading per request; stamps only move forward) and §0.3 (auto-set fields), through
  * the real server with an injected clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';

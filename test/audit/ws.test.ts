@@ -1,5 +1,5 @@
 /**
- * CONTRACT §4.1–§4.3 and §4.5 on the real server: upgrade on any path, ping/pong, ignored frames, every client
+ * docs/behaviour.md §4.1–§4.3 and §4.5 on the real server: upgrade on any path, ping/pong, ignored frames, every client
  * gets every broadcast in the same order, and the events of one request stay contiguous under concurrency.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

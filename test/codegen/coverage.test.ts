@@ -49,7 +49,7 @@ const schemaFiles = (function list(dir: string): string[] {
 })(path.join(REPO, 'schemas'));
 
 describe('spec/openapi.yaml operations', () => {
-  it('the catalogue has the 44 operations of CONTRACT §2.1', () => {
+  it('the catalogue has the 44 operations of docs/behaviour.md §2.1', () => {
     expect(specOperations).toHaveLength(44);
   });
 
@@ -78,7 +78,7 @@ describe('spec/openapi.yaml operations', () => {
     }
   });
 
-  it('success statuses: 201 for E2, E7, E14, E20, E38, else 200 (CONTRACT §0.6)', () => {
+  it('success statuses: 201 for E2, E7, E14, E20, E38, else 200 (docs/behaviour.md §0.6)', () => {
     const created = routeOperations.filter((r) => r.successStatus === 201).map((r) => r.operationId).sort();
     expect(created).toEqual(['createProject', 'createSession', 'createTask', 'createTemplate', 'spawnSession']);
     expect(routeOperations.every((r) => r.successStatus === 200 || r.successStatus === 201)).toBe(true);

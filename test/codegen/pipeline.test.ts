@@ -45,7 +45,7 @@ describe('determinism', () => {
     const file = path.join(project.dir, 'schemas/common/role.json');
     const original = fs.readFileSync(file, 'utf8');
     try {
-      fs.writeFileSync(file, original.replace('CONTRACT §1.1', 'CONTRACT §1.1 (edited)'));
+      fs.writeFileSync(file, original.replace('docs/behaviour.md §1.1', 'docs/behaviour.md §1.1 (edited)'));
       const after = await generate({ root: project.dir, promptsDir: project.promptsDir });
       expect(after.get('types/common/role.ts')!.split('\n')[0]).not.toBe(before.get('types/common/role.ts')!.split('\n')[0]);
       expect(after.get('types/entities/task.ts')).toBe(before.get('types/entities/task.ts'));

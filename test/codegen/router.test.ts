@@ -1,5 +1,5 @@
 /**
- * The generated router through a real HTTP port (fixture spec): body protocol checks (CONTRACT §3.3),
+ * The generated router through a real HTTP port (fixture spec): body protocol checks (docs/behaviour.md §3.3),
  * null stripping and validation mapping (spec-conventions §2), role params, 501 stubs, path and query rules.
  */
 import http from 'node:http';
@@ -285,7 +285,7 @@ describe('role path parameter', () => {
   });
 });
 
-describe('body protocol checks (CONTRACT §3.3 4–7)', () => {
+describe('body protocol checks (docs/behaviour.md §3.3 4–7)', () => {
   it('415 for a non-empty body without or with a non-JSON Content-Type', async () => {
     const headerSets: Record<string, string>[] = [{}, { 'content-type': 'text/plain' }, { 'content-type': 'application/jsonx' }];
     for (const headers of headerSets) {

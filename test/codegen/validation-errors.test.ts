@@ -53,7 +53,7 @@ describe('toContractError', () => {
   });
 });
 
-describe('default messages (CONTRACT §3.4)', () => {
+describe('default messages (docs/behaviour.md §3.4)', () => {
   const msg = (e: ValidatorError, field: string, rest: string[] = [], r = rules()) => defaultMessage({ error: e, field, rest }, r);
   it.each([
     [err('', 'required', { missingProperty: 'name' }), 'name', [], 'name is required'],

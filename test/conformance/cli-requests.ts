@@ -1,5 +1,5 @@
 /**
- * CONTRACT §14.5, §11.3: the requests the `maestro` CLI v0.1.0 really sends to queue start, complete and skip —
+ * docs/behaviour.md §14.5, §11.3: the requests the `maestro` CLI v0.1.0 really sends to queue start, complete and skip —
  * a `{}` body with `Content-Type: application/json` — exactly as it sends them, next to the same operations with
  * no body at all and with the CLI's Content-Type on an empty body (all accepted exactly as before API 1.2), and a
  * body with keys that are ignored. Each response is checked against the spec (harness) and each event against

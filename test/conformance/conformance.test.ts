@@ -49,11 +49,11 @@ describe('conformance: scenarios (every documented status, exact events)', () =>
   it('protocol cases: 403 Host guard, 415, 413 on every operation', () => protocolCases(ctx), 60_000);
 });
 
-describe('conformance: requests the maestro CLI v0.1.0 sends (CONTRACT §14.5)', () => {
+describe('conformance: requests the maestro CLI v0.1.0 sends (docs/behaviour.md §14.5)', () => {
   it('queue start, complete and skip with the CLI\'s {} body (and with no body, an empty JSON body, extra keys)', () => cliQueueRequests(ctx));
 });
 
-describe('conformance: spawn in both manifest modes (CONTRACT §8.5), events checked against the AsyncAPI catalogue', () => {
+describe('conformance: spawn in both manifest modes (docs/behaviour.md §8.5), events checked against the AsyncAPI catalogue', () => {
   it('server mode (MANIFEST_GENERATOR=server)', () => spawnServerMode(ctx));
   it('cli mode (MANIFEST_GENERATOR=cli, fake maestro CLI): with tasks, without tasks, an older single-task manifest', async () => {
     const s = await startFakeCliMode();

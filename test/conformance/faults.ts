@@ -1,7 +1,7 @@
 /**
  * 401 and 500 responses. 401: a second server with MAESTRO_API_TOKEN. 500 on mutations: real write failures on
  * the main server (a target path replaced by a directory, a folder replaced by a file), checking the rollback
- * of CONTRACT §0.8 (no trace, no event). 500 on everything: a server whose handlers all throw. Spawn's own
+ * of docs/behaviour.md §0.8 (no trace, no event). 500 on everything: a server whose handlers all throw. Spawn's own
  * 500 codes: a write failure (spawn_error) and cli mode with a missing executable (manifest_generation_failed).
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ export async function unauthorized(c: Conformance, token: Started, secret: strin
   }
 }
 
-/** A server whose handlers all throw: every operation answers a documented 500 in the contract format. */
+/** A server whose handlers all throw: every operation answers a documented 500 in the format of docs/behaviour.md. */
 export async function injectedFaults(c: Conformance, fault: Started): Promise<void> {
   const t = new Target('fault', fault.server.port);
   try {
@@ -79,7 +79,7 @@ async function withBlocked<T>(p: string, asFile: boolean, fn: () => Promise<T>):
   }
 }
 
-/** Real write failures on the main server: 500, state unchanged, no event (CONTRACT §0.8, §5.4, §8.6). */
+/** Real write failures on the main server: 500, state unchanged, no event (docs/behaviour.md §0.8, §5.4, §8.6). */
 export async function writeFailures(ctx: Ctx): Promise<void> {
   const data = ctx.main.config.dataDir;
   const json = (body: unknown) => ({ json: body });

@@ -319,7 +319,7 @@ export class Fuzzer {
     if (json.code !== 'VALIDATION_ERROR') return true;
     if (QUEUE_OPS.has(op.operationId) && json.details === undefined) return true;
     if (op.operationId === 'createSession' && json.details?.field === 'id' && /already exists/i.test(json.message)) return true;
-    // CONTRACT §11.5: the duplicate-push message contains "already".
+    // docs/behaviour.md §11.5: the duplicate-push message contains "already".
     if (op.operationId === 'pushQueueItem' && /already/i.test(json.message)) return true;
     return false;
   }

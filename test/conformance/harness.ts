@@ -1,6 +1,6 @@
 /**
  * The conformance harness: a keep-alive HTTP client for a running server, an independent response checker
- * (documented status, JSON content type, body valid against the spec, contract error format with a documented
+ * (documented status, JSON content type, body valid against the spec, error format of docs/behaviour.md §3.1 with a documented
  * code), a WebSocket recorder that checks every broadcast against the AsyncAPI catalogue, and coverage.
  */
 import { rawRequest } from '../support/http.js';
@@ -141,7 +141,7 @@ export class EventRecorder {
   }
 
   /**
-   * Every broadcast received up to now. Events of a request are broadcast before its response (CONTRACT
+   * Every broadcast received up to now. Events of a request are broadcast before its response (docs/behaviour.md
    * §4.5 #1), so after the response a ping's pong arrives behind all of them on the same socket: no sleeps.
    * Each event must have arrived within EVENT_DEADLINE_MS of its broadcast `timestamp`.
    */
@@ -192,7 +192,7 @@ export function responseProblems(spec: SpecModel, op: OperationSpec, res: Res, m
   else if (!validate(res.json)) problems.push(`body invalid against the spec: ${errorsText(validate)}; body ${res.text.slice(0, 500)}`);
   if (res.status >= 400) {
     const body = res.json ?? {};
-    if (body.error !== true || typeof body.code !== 'string' || typeof body.message !== 'string') problems.push(`not a contract error body: ${res.text.slice(0, 300)}`);
+    if (body.error !== true || typeof body.code !== 'string' || typeof body.message !== 'string') problems.push(`not an error body as in docs/behaviour.md §3.1: ${res.text.slice(0, 300)}`);
     const extra = Object.keys(body).filter((k) => !['error', 'code', 'message', 'details'].includes(k));
     if (extra.length > 0) problems.push(`error body has undocumented keys ${extra.join(', ')}`);
     if (doc.codes && !doc.codes.includes(body.code)) problems.push(`code ${body.code} not documented for ${op.operationId} ${status} (${doc.codes.join(', ')})`);

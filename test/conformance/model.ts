@@ -4,7 +4,7 @@
  * predicts each command's status and exact events (names and link payloads); after every step the server's
  * full state (lists, queues) must equal the model, and the invariants must hold on the server's own data:
  * links symmetric, no orphan links, queue items in FIFO order, at most one item processing, currentIndex
- * pointing at it. Concurrent commands must be explainable by some serial order (CONTRACT §0.8), with each
+ * pointing at it. Concurrent commands must be explainable by some serial order (docs/behaviour.md §0.8), with each
  * request's events contiguous (§4.5 #2).
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -138,7 +138,7 @@ function resolve(st: State, cmd: Cmd): Resolved {
 const linkEvents = (s: string, k: string): Ev[] => [['session:task_added', { sessionId: s, taskId: k }], ['task:session_added', { taskId: k, sessionId: s }]];
 const unlinkEvents = (s: string, k: string): Ev[] => [['session:task_removed', { sessionId: s, taskId: k }], ['task:session_removed', { taskId: k, sessionId: s }]];
 
-/** LINK(S, T) of CONTRACT §2.0.2 on the model; returns its events. */
+/** LINK(S, T) of docs/behaviour.md §2.0.2 on the model; returns its events. */
 function link(st: State, s: string, k: string): Ev[] {
   const S = st.sessions[s]!;
   const T = st.tasks[k]!;
@@ -325,7 +325,7 @@ async function verify(c: Conformance, t: Target, st: State, history: string[]): 
   const tasks = (await c.send(t, 'listTasks')).res.json as any[];
   const sessions = (await c.send(t, 'listSessions')).res.json as any[];
   const sorted = (xs: any[], key: string) => xs.every((x, i) => i === 0 || xs[i - 1][key] < x[key] || (xs[i - 1][key] === x[key] && xs[i - 1].id < x.id));
-  if (!sorted(projects, 'createdAt') || !sorted(tasks, 'createdAt') || !sorted(sessions, 'startedAt')) fail('a list is not sorted (CONTRACT §0.4)');
+  if (!sorted(projects, 'createdAt') || !sorted(tasks, 'createdAt') || !sorted(sessions, 'startedAt')) fail('a list is not sorted (docs/behaviour.md §0.4)');
   if (!isDeepStrictEqual(projects.map((p) => p.id).sort(), [...st.projects].sort())) fail(`projects ${JSON.stringify(projects.map((p) => p.id))} != model ${JSON.stringify(st.projects)}`);
   if (!isDeepStrictEqual(tasks.map((x) => x.id).sort(), Object.keys(st.tasks).sort())) fail('task ids differ from the model');
   if (!isDeepStrictEqual(sessions.map((x) => x.id).sort(), Object.keys(st.sessions).sort())) fail('session ids differ from the model');

@@ -398,9 +398,9 @@ function validatingApp(): express.Express {
       const lateErrors: unknown[] = [];
       let chainErr = await runChain(responseCheck, req, res, (e) => lateErrors.push(e));
       if ((chainErr as { status?: number } | undefined)?.status === 405) {
-        // CONTRACT §2.0.1 routes GET/PATCH/DELETE /api/sessions/spawn to the {id} operations; OpenAPI's matching
+        // docs/behaviour.md §2.0.1 routes GET/PATCH/DELETE /api/sessions/spawn to the {id} operations; OpenAPI's matching
         // takes the concrete path /api/sessions/spawn (POST only). Shown the same URL with the colliding segment
-        // percent-encoded (`%73pawn`), the validator picks the templated path, as the contract does.
+        // percent-encoded (`%73pawn`), the validator picks the templated path, as docs/behaviour.md does.
         for (const alt of templatedAlternatives(req.originalUrl)) {
           delete r.openapi;
           req.originalUrl = alt;
@@ -478,7 +478,7 @@ export interface Expectation {
 }
 
 /**
- * Reviewed disagreements between the spec (as express-openapi-validator reads it) and behaviour the contract
+ * Reviewed disagreements between the spec (as express-openapi-validator reads it) and behaviour docs/behaviour.md
  * asks for on purpose. A request the suite sends as valid and the oracle rejects is a failure unless one of
  * these explains it; each entry counts its hits (printed with the summary).
  */
@@ -494,7 +494,7 @@ export const ALLOWED_REQUEST_DISAGREEMENTS: Allowance[] = [
   {
     id: 'json-suffix-media-types',
     reason:
-      'CONTRACT §3.3: "JSON media types are application/json and application/*+json". Every requestBody of the spec lists ' +
+      'docs/behaviour.md §3.3: "JSON media types are application/json and application/*+json". Every requestBody of the spec lists ' +
       'application/json only (OpenAPI media type ranges are type/* and */*; there is none for the +json suffix), so ' +
       'express-openapi-validator answers 415 to a JSON body sent as e.g. application/merge-patch+json, which the server accepts.',
     matches: (ex, rej) => rej.status === 415 && /^application\/[^/\s]+\+json$/.test(mediaType(ex)),
@@ -502,9 +502,9 @@ export const ALLOWED_REQUEST_DISAGREEMENTS: Allowance[] = [
   {
     id: 'spawn-as-session-id',
     reason:
-      'CONTRACT §2.0.1: "GET, PATCH and DELETE /api/sessions/spawn address a session whose id is spawn". OpenAPI matches a ' +
+      'docs/behaviour.md §2.0.1: "GET, PATCH and DELETE /api/sessions/spawn address a session whose id is spawn". OpenAPI matches a ' +
       'concrete path before a templated one, so express-openapi-validator takes these for the path /api/sessions/spawn, ' +
-      'which has only POST, and answers 405 (a status the contract never uses). The response is still checked, as ' +
+      'which has only POST, and answers 405 (a status docs/behaviour.md never uses). The response is still checked, as ' +
       'getSession/updateSession/deleteSession (see templatedAlternatives).',
     matches: (ex, rej) => rej.status === 405 && ['GET', 'PATCH', 'DELETE'].includes(ex.method) && /^\/api\/sessions\/spawn(\?|$)/.test(ex.url),
   },

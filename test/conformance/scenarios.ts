@@ -1,6 +1,6 @@
 /**
  * Hand-derived scenarios: for every operation, requests that provoke each documented status, each with the
- * exact event sequence the contract gives for that concrete request (x-emits with its x-emits-note applied:
+ * exact event sequence docs/behaviour.md gives for that concrete request (x-emits with its x-emits-note applied:
  * per-task repetition, queue:created only for the queue strategy, LINK/UNLINK pairs only when a link changed).
  */
 import { must } from './harness.js';
@@ -284,7 +284,7 @@ export async function skillsAndTemplates(ctx: Ctx): Promise<void> {
   must(ws.body.connectedClients >= 1, 'our recorder is connected');
 }
 
-/** Protocol cases for every operation: 403 Host guard, 415, 413 (CONTRACT §3.3). */
+/** Protocol cases for every operation: 403 Host guard, 415, 413 (docs/behaviour.md §3.3). */
 export async function protocolCases(ctx: Ctx): Promise<void> {
   const { c } = ctx;
   const params = (op: string) => {

@@ -10,7 +10,7 @@ import type { Json, JsonObject, SpecModel } from './spec-model.js';
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Strings with the characters a client may send: ASCII, any Unicode, controls. Never trimmed (CONTRACT §0.5). */
+/** Strings with the characters a client may send: ASCII, any Unicode, controls. Never trimmed (docs/behaviour.md §0.5). */
 export const anyString = (maxLength = 12) =>
   fc.oneof({ weight: 3, arbitrary: fc.string({ maxLength }) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength }) }, { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength }) });
 export const nonBlank = (maxLength = 12) => fc.tuple(anyString(maxLength), fc.constantFrom('x', 'Z', '7', 'é', '任务'), anyString(4)).map(([a, b, c]) => a + b + c);

@@ -100,7 +100,7 @@ export interface Child {
   root: string;
   proc: ChildProcess;
   output: () => string;
-  /** SIGTERM and wait for the exit code (CONTRACT §5.7: 0). */
+  /** SIGTERM and wait for the exit code (docs/behaviour.md §5.7: 0). */
   stop(): Promise<number | null>;
 }
 

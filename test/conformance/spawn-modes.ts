@@ -1,5 +1,5 @@
 /**
- * Spawn in both manifest modes (CONTRACT §8.5, §1.10, §1.11), each spawn's events checked against the AsyncAPI
+ * Spawn in both manifest modes (docs/behaviour.md §8.5, §1.10, §1.11), each spawn's events checked against the AsyncAPI
  * catalogue by the recorder (harness.ts): `server` mode on the main server, `cli` mode on a server whose
  * MAESTRO_CLI_PATH is the fake CLI of test/domain/fixtures (a CLI-like manifest; one with an empty `tasks[]`;
  * an older CLI's single `task`). Every spawn gets its exact event sequence, its `session:spawn` manifest must be

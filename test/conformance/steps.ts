@@ -1,6 +1,6 @@
 /**
  * `step`: one request whose status, error code and exact event sequence are stated by the test (derived from
- * the contract for that concrete request), plus the context shared by the phases of the suite.
+ * docs/behaviour.md for that concrete request), plus the context shared by the phases of the suite.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { must, type Conformance, type Envelope, type EventRecorder, type SendOptions, type Sent, type Target } from './harness.js';

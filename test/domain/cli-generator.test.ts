@@ -61,8 +61,8 @@ async function failure(promise: Promise<unknown>): Promise<ManifestGenerationErr
   return error as ManifestGenerationError;
 }
 
-describe('cli-mode invocation (CONTRACT §8.5, §11.17)', () => {
-  it('runs the CLI with exactly the contract arguments, env and cwd, and the file is written', async () => {
+describe('cli-mode invocation (docs/behaviour.md §8.5, §11.17)', () => {
+  it('runs the CLI with exactly the arguments of docs/behaviour.md, env and cwd, and the file is written', async () => {
     const result = await runCliManifestGenerate(options());
     const call = await recorded();
     expect(call.args).toEqual([
@@ -129,7 +129,7 @@ describe('cli-mode invocation (CONTRACT §8.5, §11.17)', () => {
   });
 });
 
-describe('cli-mode failures (CONTRACT §8.5 reasons)', () => {
+describe('cli-mode failures (docs/behaviour.md §8.5 reasons)', () => {
   it('non-zero exit → the exit code and the tail of stderr', async () => {
     const error = await failure(runCliManifestGenerate(options({ mode: 'fail' })));
     expect(error.reason).toMatch(/^Manifest generation failed \(exit code 3\): /);
@@ -177,7 +177,7 @@ describe('cli-mode failures (CONTRACT §8.5 reasons)', () => {
     expect(error.reason).toBe('Manifest generation timed out after 0.3 s');
   });
 
-  it('the default limit is 30 s, and its reason reads as the contract says', () => {
+  it('the default limit is 30 s, and its reason reads as docs/behaviour.md says', () => {
     expect(CLI_TIMEOUT_MS).toBe(30_000);
   });
 

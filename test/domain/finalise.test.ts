@@ -69,7 +69,7 @@ async function tempLeftovers(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name !== 'manifest.json');
 }
 
-describe('finaliseManifest (CONTRACT §8.5 check and finalise)', () => {
+describe('finaliseManifest (docs/behaviour.md §8.5 check and finalise)', () => {
   it('sets skills, removes strategy for non-queue spawns, sets templateId, rewrites with 2-space JSON', async () => {
     await writeFile(file, JSON.stringify(baseManifest));
     const result = await finaliseManifest({ manifestPath: file, skills: ['a', ' ', 'a', 'b'], strategy: 'simple', templateId: 'tmpl_1', validate, logger });
@@ -161,7 +161,7 @@ function generateOptions(extra: Partial<GenerateManifestOptions> = {}): Generate
     role: 'worker',
     strategy: 'queue',
     projectId: 'proj_1',
-    workingDir: '/work/dir',
+    workingDir: '/home/me/dir',
     tasks: [task('task_a', { model: 'opus' }), task('task_b')],
     skills: ['s1', '', 's1'],
     context: { reason: 'r' },
@@ -172,7 +172,7 @@ function generateOptions(extra: Partial<GenerateManifestOptions> = {}): Generate
   };
 }
 
-describe('generateManifest (CONTRACT §8.3 step 4)', () => {
+describe('generateManifest (docs/behaviour.md §8.3 step 4)', () => {
   it('server mode: creates the session folder and writes the final manifest', async () => {
     const result = await generateManifest(generateOptions());
     expect(result.manifestPath).toBe(path.join(root, 'sessions', 'sess_1', 'manifest.json'));
@@ -181,7 +181,7 @@ describe('generateManifest (CONTRACT §8.3 step 4)', () => {
       role: 'worker',
       strategy: 'queue',
       tasks: [expect.objectContaining({ id: 'task_a' }), expect.objectContaining({ id: 'task_b' })],
-      session: { model: 'opus', permissionMode: 'acceptEdits', thinkingMode: 'auto', workingDirectory: '/work/dir' },
+      session: { model: 'opus', permissionMode: 'acceptEdits', thinkingMode: 'auto', workingDirectory: '/home/me/dir' },
       context: { custom: { reason: 'r', taskIds: ['task_a', 'task_b'] } },
       skills: ['s1'],
       templateId: 'tmpl_w',

@@ -49,7 +49,7 @@ function processingCount(queue: QueueState): number {
   return queue.items.filter((item) => item.status === 'processing').length;
 }
 
-describe('createQueue (CONTRACT §9.1)', () => {
+describe('createQueue (docs/behaviour.md §9.1)', () => {
   it('holds the initial task ids in order, all queued, nothing processing', () => {
     expect(createQueue('sess_1', ['a', 'b'], 500)).toEqual({
       sessionId: 'sess_1',
@@ -71,7 +71,7 @@ describe('createQueue (CONTRACT §9.1)', () => {
   });
 });
 
-describe('queueStats (CONTRACT §1.7)', () => {
+describe('queueStats (docs/behaviour.md §1.7)', () => {
   it('counts every status, total = items.length, keys in order', () => {
     let queue = frozenQueue(['a', 'b', 'c', 'd', 'e']);
     queue = startQueueItem(queue, { now: 2 }).queue;
@@ -272,7 +272,7 @@ describe('pushQueueItem / E34', () => {
   });
 });
 
-describe('stamps (CONTRACT §0.2)', () => {
+describe('stamps (docs/behaviour.md §0.2)', () => {
   it('updatedAt is max(now, previous + 1) by default, or the caller stamp when given', () => {
     const queue = frozenQueue(['a', 'b'], 1000);
     expect(startQueueItem(queue, { now: 1000 }).queue.updatedAt).toBe(1001);
@@ -284,7 +284,7 @@ describe('stamps (CONTRACT §0.2)', () => {
   });
 });
 
-describe('invariants (CONTRACT §9.4) over a long random-ish sequence', () => {
+describe('invariants (docs/behaviour.md §9.4) over a long random-ish sequence', () => {
   it('at most one processing; currentIndex is its index or -1; finished items never change again', () => {
     let queue = frozenQueue(['t0', 't1', 't2', 't3']);
     const ops = ['start', 'push', 'complete', 'start', 'skip', 'skip', 'start', 'fail', 'push', 'start', 'start', 'complete', 'skip', 'start', 'skip'];
@@ -318,7 +318,7 @@ describe('invariants (CONTRACT §9.4) over a long random-ish sequence', () => {
   });
 });
 
-describe('side effects (CONTRACT §9.5) and events', () => {
+describe('side effects (docs/behaviour.md §9.5) and events', () => {
   it('maps each operation to the task sessionStatus and its item event', () => {
     expect(sessionStatusFor('start')).toBe('working');
     expect(sessionStatusFor('complete')).toBe('completed');
@@ -331,7 +331,7 @@ describe('side effects (CONTRACT §9.5) and events', () => {
   });
 });
 
-describe('invariants (CONTRACT §9.4) for arbitrary operation sequences', () => {
+describe('invariants (docs/behaviour.md §9.4) for arbitrary operation sequences', () => {
   it('hold after every operation, and errors change nothing', () => {
     const op = fc.oneof(
       fc.constant({ kind: 'start' as const }),

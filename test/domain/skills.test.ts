@@ -38,7 +38,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('SkillRegistry.list (CONTRACT §7.1)', () => {
+describe('SkillRegistry.list (docs/behaviour.md §7.1)', () => {
   it('lists qualifying skills sorted by id with the summary projection', async () => {
     await addSkill('zeta', { name: 'Zeta', description: 'last', type: 'custom', version: '2.0.0' }, '# Zeta');
     await addSkill('alpha', { name: 'Alpha', description: 'first', type: 'role', version: '0.1.0' }, '# Alpha');
@@ -129,7 +129,7 @@ describe('SkillRegistry.list (CONTRACT §7.1)', () => {
   });
 });
 
-describe('lenient manifest reading (CONTRACT §1.9, §7.2)', () => {
+describe('lenient manifest reading (docs/behaviour.md §1.9, §7.2)', () => {
   it('uses the fallbacks for absent, non-string and empty fields', async () => {
     await addSkill('bare', {});
     await addSkill('wrong-types', { name: 42, version: ['1'], description: 7, type: { a: 1 } });
@@ -169,7 +169,7 @@ describe('lenient manifest reading (CONTRACT §1.9, §7.2)', () => {
   });
 });
 
-describe('unsafe ids (CONTRACT §0.1, §5.6)', () => {
+describe('unsafe ids (docs/behaviour.md §0.1, §5.6)', () => {
   it('refuses ids that could leave SKILLS_DIR even when bait exists on disk', async () => {
     // Bait: a manifest in the parent of SKILLS_DIR (reached by `..`) and a nested skill (reached by `a/b`).
     await writeFile(path.join(root, 'manifest.json'), JSON.stringify({ name: 'Parent' }));
@@ -191,7 +191,7 @@ describe('unsafe ids (CONTRACT §0.1, §5.6)', () => {
   });
 });
 
-describe('cache (CONTRACT §7.3) and reload', () => {
+describe('cache (docs/behaviour.md §7.3) and reload', () => {
   it('keeps edits invisible until reload', async () => {
     await addSkill('s', { name: 'Before', version: '1.0.0' }, 'old');
     expect((await registry.get('s'))?.name).toBe('Before');
@@ -237,7 +237,7 @@ describe('cache (CONTRACT §7.3) and reload', () => {
   });
 });
 
-describe('role mapping (CONTRACT §7.4)', () => {
+describe('role mapping (docs/behaviour.md §7.4)', () => {
   it('gives maestro-cli then maestro-{role}, leaving missing or invalid ones out, ignoring assignTo', async () => {
     await addSkill('maestro-worker', { name: 'Worker', assignTo: ['orchestrator'] });
     await addSkill('maestro-cli', { name: 'CLI' });

@@ -37,7 +37,7 @@ function input(extra: Partial<ServerManifestInput> = {}): ServerManifestInput {
   return {
     role: 'worker',
     strategy: 'simple',
-    project: { workingDir: '/work/project' },
+    project: { workingDir: '/home/me/project' },
     tasks: [task('task_a'), task('task_b')],
     skills: [],
     context: {},
@@ -51,8 +51,8 @@ function expectValid(manifest: unknown): void {
   expect(ok).toBe(true);
 }
 
-describe('buildServerManifest (CONTRACT §1.10)', () => {
-  it('writes exactly the contract keys with the contract values', () => {
+describe('buildServerManifest (docs/behaviour.md §1.10)', () => {
+  it('writes exactly the keys of docs/behaviour.md with the values of docs/behaviour.md', () => {
     const manifest = buildServerManifest(
       input({
         tasks: [
@@ -92,7 +92,7 @@ describe('buildServerManifest (CONTRACT §1.10)', () => {
           status: 'todo',
         },
       ],
-      session: { model: 'sonnet', permissionMode: 'acceptEdits', thinkingMode: 'auto', workingDirectory: '/work/project' },
+      session: { model: 'sonnet', permissionMode: 'acceptEdits', thinkingMode: 'auto', workingDirectory: '/home/me/project' },
       context: { custom: { reason: 'why', primaryTask: 'task_a', taskIds: ['task_a', 'task_b'] } },
       skills: ['maestro-worker', 'extra'],
     });
@@ -176,14 +176,14 @@ describe('buildServerManifest (CONTRACT §1.10)', () => {
   });
 });
 
-describe('normaliseSkills (CONTRACT §8.1)', () => {
+describe('normaliseSkills (docs/behaviour.md §8.1)', () => {
   it('drops blank entries and duplicates, keeping the first', () => {
     expect(normaliseSkills(['a', '', ' ', '\t', 'b', 'a', ' a'])).toEqual(['a', 'b', ' a']);
     expect(normaliseSkills([])).toEqual([]);
   });
 });
 
-describe('spawn env vars (CONTRACT §8.4)', () => {
+describe('spawn env vars (docs/behaviour.md §8.4)', () => {
   it('are exactly the six keys, with absolute paths', () => {
     const env = buildSpawnEnv({
       sessionId: 'sess_1_abcdefghi',

@@ -8,7 +8,7 @@ function template(id: string, role: Role, createdAt: number, isDefault = false):
   return { id, name: `T ${id}`, role, content: 'text', isDefault, createdAt, updatedAt: createdAt };
 }
 
-describe('role resolution (CONTRACT §10.3)', () => {
+describe('role resolution (docs/behaviour.md §10.3)', () => {
   it('prefers the role default over older non-defaults', () => {
     const templates = [template('tmpl_1', 'worker', 1), template('tmpl_2', 'worker', 5, true), template('tmpl_0', 'orchestrator', 0, true)];
     expect(resolveTemplateForRole(templates, 'worker')?.id).toBe('tmpl_2');
@@ -39,8 +39,8 @@ describe('role resolution (CONTRACT §10.3)', () => {
   });
 });
 
-describe('seeding plan (CONTRACT §10.2)', () => {
-  it('a fresh store gets worker then orchestrator defaults, with the contract names', () => {
+describe('seeding plan (docs/behaviour.md §10.2)', () => {
+  it('a fresh store gets worker then orchestrator defaults, with the names of docs/behaviour.md', () => {
     expect(planDefaultTemplateSeeding([])).toEqual([
       { role: 'worker', name: 'Default Worker Template', isDefault: true },
       { role: 'orchestrator', name: 'Default Orchestrator Template', isDefault: true },
@@ -87,7 +87,7 @@ const REPORT_COMMANDS = [
   'maestro report needs-input',
 ];
 
-describe('built-in default texts (CONTRACT §10.4)', () => {
+describe('built-in default texts (docs/behaviour.md §10.4)', () => {
   it('the worker text covers role, context, workflow, reporting, limits, queue and finishing', async () => {
     const text = await flatPrompt('worker');
     for (const command of ['maestro whoami', 'maestro task get [taskId]', ...REPORT_COMMANDS, ...QUEUE_COMMANDS]) {

@@ -1,5 +1,5 @@
 /**
- * The guards middleware (src/http/guards.ts) through the real server: the order of CONTRACT §3.3 when several
+ * The guards middleware (src/http/guards.ts) through the real server: the order of docs/behaviour.md §3.3 when several
  * guards could answer (Host → OPTIONS/CORS → token), the request log's line for the guards' own answers
  * (§6.5), the log's levels, and the drain of ignored bodies (§0.5) on a kept-alive connection.
  */
@@ -27,7 +27,7 @@ async function start(env: Record<string, string>, level: 'debug' | 'info' | 'war
   return { s, lines, requestLines };
 }
 
-describe('guard order (CONTRACT §3.3 #0–#2)', () => {
+describe('guard order (docs/behaviour.md §3.3 #0–#2)', () => {
   it('a foreign Host is refused before OPTIONS, CORS and the token: 403, no CORS headers', async () => {
     const { s } = await start({ MAESTRO_API_TOKEN: TOKEN });
     for (const method of ['GET', 'OPTIONS', 'POST', 'HEAD']) {
@@ -79,7 +79,7 @@ describe('guard order (CONTRACT §3.3 #0–#2)', () => {
   });
 });
 
-describe('request log (CONTRACT §6.5) through the guards', () => {
+describe('request log (docs/behaviour.md §6.5) through the guards', () => {
   it('the guards’ own 403, 204 and 401 answers get their line, in order; non-/api paths none', async () => {
     const { s, requestLines } = await start({ MAESTRO_API_TOKEN: TOKEN });
     await request(s.port, 'GET', '/api/ok', { headers: { Host: 'evil.example' } });
@@ -135,7 +135,7 @@ describe('request log (CONTRACT §6.5) through the guards', () => {
   });
 });
 
-describe('ignored bodies (CONTRACT §0.5)', () => {
+describe('ignored bodies (docs/behaviour.md §0.5)', () => {
   it('a GET/DELETE with a body is answered and the kept-alive connection keeps working', async () => {
     const { s } = await start({});
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

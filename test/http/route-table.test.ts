@@ -3,7 +3,7 @@
  * route per operation (case-sensitive, strict: false) behind the old "malformed escape → literal" pre-pass.
  * Both get the real operation list (generated/routes/router.ts `operations`, in registration order) and answer
  * `{ op, params }`; an unmatched request falls through to the same app 404. Through real HTTP ports: fixed cases
- * for each routing rule of CONTRACT §0.1 / §2.0.1, then random paths built from the API's own words, percent
+ * for each routing rule of docs/behaviour.md §0.1 / §2.0.1, then random paths built from the API's own words, percent
  * escapes (valid, malformed, `%2F`), empty segments, trailing slashes, query strings and fragments.
  * OPTIONS is left out: in the app every OPTIONS is answered by the guards before any router (§3.3 #1).
  */

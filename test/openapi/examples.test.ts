@@ -1,6 +1,6 @@
 /**
  * Every example of spec/openapi.yaml validates against its schema (Ajv 2020 + ajv-formats, strict mode, schema files
- * registered under their `$id`), and ids and timestamps in examples look like the server's (CONTRACT §0.1, §0.2).
+ * registered under their `$id`), and ids and timestamps in examples look like the server's (docs/behaviour.md §0.1, §0.2).
  */
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -83,7 +83,7 @@ function shapeProblems(value: Json, at: string, out: string[]): void {
   if (Array.isArray(value)) value.forEach((v, i) => shapeProblems(v, `${at}[${i}]`, out));
   else if (isObject(value)) {
     for (const [k, v] of Object.entries(value)) {
-      // Client-sent event data may carry ISO strings (CONTRACT §11.10); the server's own stamps are integers.
+      // Client-sent event data may carry ISO strings (docs/behaviour.md §11.10); the server's own stamps are integers.
       if (TIME_KEYS.has(k) && typeof v === 'number' && !(Number.isInteger(v) && v > 1e12)) out.push(`${at}.${k}: ${v}`);
       shapeProblems(v, `${at}.${k}`, out);
     }

@@ -1,13 +1,13 @@
 /**
  * spec/openapi.yaml against the operation table of docs/spec-conventions.md §3 and the endpoint blocks of
- * CONTRACT §2, §3.2, §3.3, §4.4/§4.5, §8.2 and §9.2/§9.3.
+ * docs/behaviour.md §2, §3.2, §3.3, §4.4/§4.5, §8.2 and §9.2/§9.3.
  */
 import { describe, expect, it } from 'vitest';
 import { deref, exampleValues, isObject, loadSpec, operations, type Json, type JsonObject } from './spec-helpers.js';
 
 type Row = [n: string, operationId: string, method: string, path: string, tag: string, ok: string];
 
-// CONTRACT §2.1 catalogue × spec-conventions §3 table.
+// docs/behaviour.md §2.1 catalogue × spec-conventions §3 table.
 const TABLE: Row[] = [
   ['E1', 'listProjects', 'get', '/api/projects', 'projects', '200'],
   ['E2', 'createProject', 'post', '/api/projects', 'projects', '201'],
@@ -55,7 +55,7 @@ const TABLE: Row[] = [
   ['E44', 'getWsStatus', 'get', '/ws-status', 'health', '200'],
 ];
 
-// Events per operation, in order (CONTRACT §2 endpoint blocks, §4.4, §4.5); repeated groups written once.
+// Events per operation, in order (docs/behaviour.md §2 endpoint blocks, §4.4, §4.5); repeated groups written once.
 const LINK = ['session:task_added', 'task:session_added'];
 const UNLINK = ['session:task_removed', 'task:session_removed'];
 const EMITS: Record<string, string[]> = {
@@ -98,7 +98,7 @@ const BODIES: Record<string, string> = {
   addTaskTimelineEntry: 'task-timeline-create', createSession: 'session-create', updateSession: 'session-update',
   addSessionEvent: 'session-event-create', addSessionTimelineEntry: 'session-timeline-create', spawnSession: 'spawn-request',
   failQueueItem: 'queue-fail', pushQueueItem: 'queue-push', createTemplate: 'template-create', updateTemplate: 'template-update',
-  // CONTRACT §14.5: the optional `{}` the maestro CLI sends
+  // docs/behaviour.md §14.5: the optional `{}` the maestro CLI sends
   startQueueItem: 'empty-object', completeQueueItem: 'empty-object', skipQueueItem: 'empty-object',
 };
 
@@ -183,7 +183,7 @@ describe('spec/openapi.yaml: document', () => {
     for (const { op } of ops) if (op.operationId !== 'getHealth') expect(op.security, String(op.operationId)).toBeUndefined();
   });
 
-  it('has exactly the 44 operations of the table, with their method, path, tag and contract number', () => {
+  it('has exactly the 44 operations of the table, with their method, path, tag and number of docs/behaviour.md', () => {
     expect(ops).toHaveLength(44);
     expect([...byId.keys()].sort()).toEqual(TABLE.map((r) => r[1]).sort());
     for (const [n, id, method, p, tag] of TABLE) {
@@ -216,7 +216,7 @@ describe.each(TABLE)('%s %s', (_n, operationId, method, _path, _tag, ok) => {
     else expect(op['x-emits-note']).toBeUndefined();
   });
 
-  it('marks body validation after lookup exactly where the contract looks up first', () => {
+  it('marks body validation after lookup exactly where docs/behaviour.md looks up first', () => {
     expect(op['x-validate-body']).toBe(AFTER_LOOKUP.includes(operationId) ? 'after-lookup' : undefined);
   });
 
@@ -269,7 +269,7 @@ describe.each(TABLE)('%s %s', (_n, operationId, method, _path, _tag, ok) => {
     }
   });
 
-  it('types path parameters as plain strings, roles through Role with the contract message, queries as strings', () => {
+  it('types path parameters as plain strings, roles through Role with the message of docs/behaviour.md, queries as strings', () => {
     const params = ((op.parameters ?? []) as JsonObject[]).map((p) => deref(doc, p));
     const names = [...String(_path).matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
     expect(params.filter((p) => p.in === 'path').map((p) => p.name)).toEqual(names);

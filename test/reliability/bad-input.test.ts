@@ -1,5 +1,5 @@
 /**
- * Bad-input sweep (issue 6; CONTRACT §0.5, §3.3, §12 robustness): malformed requests on every operation of
+ * Bad-input sweep (issue 6; docs/behaviour.md §0.5, §3.3, §12 robustness): malformed requests on every operation of
  * spec/openapi.yaml — wrong types and huge values in every known body field, protocol-level garbage (broken
  * JSON, invalid UTF-8, other encodings, deep nesting, prototype-pollution keys), odd content types, query and
  * path tricks, malformed HTTP. Against the real entry point as a child process: zero 5xx, the process never

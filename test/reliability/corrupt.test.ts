@@ -1,5 +1,5 @@
 /**
- * Corrupt data at start (issue 6; CONTRACT §5.5): garbage, truncated, empty and wrong-shape files are moved to
+ * Corrupt data at start (issue 6; docs/behaviour.md §5.5): garbage, truncated, empty and wrong-shape files are moved to
  * DATA_DIR/quarantine with their bytes intact, named in a log line and counted in /health; the start never
  * fails because of them and the good files beside them are served.
  */
@@ -82,7 +82,7 @@ describe('corrupt files at start', () => {
         // A warning names the file.
         expect(lines.some((l) => l.level === 40 && String(l.msg).includes(rel)), `warning for ${rel}`).toBe(true);
       }
-      // A quarantined session file keeps its id reserved (CONTRACT §2.4 E14 step 6).
+      // A quarantined session file keeps its id reserved (docs/behaviour.md §2.4 E14 step 6).
       const reuse = await call(child.port, 'POST', '/api/sessions', { body: { id: 'sess_2_emptyfile', projectId: 'proj_1_goodgood1', taskIds: [] } });
       expect(reuse.status).toBe(400);
     } finally {

@@ -1,5 +1,5 @@
 /**
- * End-to-end crash test (issue 6; CONTRACT §0.8, §5.4, §5.3 link repair): the real server as a child process
+ * End-to-end crash test (issue 6; docs/behaviour.md §0.8, §5.4, §5.3 link repair): the real server as a child process
  * is SIGKILLed at random, seeded moments while 16 concurrent clients send mixed writes. After every restart:
  *  - every acknowledged write is there and every acknowledged delete is gone;
  *  - a write that was in flight at the kill is either fully there or not at all, file by file (each entity

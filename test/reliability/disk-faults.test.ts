@@ -1,5 +1,5 @@
 /**
- * Disk faults (issue 6; CONTRACT §0.8, §5.4): a write that fails answers 500 INTERNAL_ERROR, emits no event and
+ * Disk faults (issue 6; docs/behaviour.md §0.8, §5.4): a write that fails answers 500 INTERNAL_ERROR, emits no event and
  * leaves memory equal to disk (nothing acknowledged that is not saved, nothing saved that is not served); reads
  * keep working; once the fault is gone writes work again, and a restart serves exactly what the API showed.
  *

@@ -213,7 +213,7 @@ export function listFiles(root: string): string[] {
   return out.sort();
 }
 
-/** The path shapes an entity file may have inside DATA_DIR (CONTRACT §5.1). */
+/** The path shapes an entity file may have inside DATA_DIR (docs/behaviour.md §5.1). */
 export const ENTITY_FILE = /^(projects\/[^/]+\.json|tasks\/[^/]+\/[^/]+\.json|sessions\/[^/]+\.json|queues\/[^/]+\.json|templates\/[^/]+\.json)$/;
 
 /** Percentile (0–100) of a list of numbers (nearest rank). */

@@ -1,5 +1,5 @@
 /**
- * One writer per DATA_DIR (issue 6; CONTRACT §5.4): a second server on the same DATA_DIR refuses to start
+ * One writer per DATA_DIR (issue 6; docs/behaviour.md §5.4): a second server on the same DATA_DIR refuses to start
  * (exit 1, the message names DATA_DIR and the holder's pid) and leaves the first one and its data untouched;
  * a lock left by a SIGKILLed server is taken over by the next start.
  */

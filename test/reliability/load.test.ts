@@ -1,5 +1,5 @@
 /**
- * Load (issue 6; CONTRACT §4.1, §4.5, §12): 50 WebSocket clients stay connected to the real server (child
+ * Load (issue 6; docs/behaviour.md §4.1, §4.5, §12): 50 WebSocket clients stay connected to the real server (child
  * process) while mixed HTTP traffic runs — 60 s in CI, 10 min with MAESTRO_SOAK=1 (MAESTRO_LOAD_SECONDS
  * overrides). Checks: zero 5xx, zero dropped events for the 49 clients that keep reading (each one received
  * exactly the number of events the acknowledged writes emitted, in the same order), resident memory at start
@@ -92,7 +92,7 @@ describe('load: 50 WebSocket clients under mixed traffic', () => {
       const tasks: string[] = [];
       const sessions: string[] = [];
       let counter = 0;
-      /** One request; `events` is what a 2xx emits (CONTRACT §4.4). */
+      /** One request; `events` is what a 2xx emits (docs/behaviour.md §4.4). */
       const send = async (method: string, url: string, body: unknown, okStatus: number, events: number) => {
         const t0 = performance.now();
         let res;
@@ -170,7 +170,7 @@ describe('load: 50 WebSocket clients under mixed traffic', () => {
     expect(finalStatus.connectedClients).toBe(CLIENTS - 1);
     // Not slowed down: 99 % of the readers' events arrived within a second of their broadcast.
     expect(percentile(lags, 99)).toBeLessThan(1000);
-    // CONTRACT §12: runs in 256 MB.
+    // docs/behaviour.md §12: runs in 256 MB.
     expect(rssMax).toBeLessThan(256 * 1024);
     fs.rmSync(root, { recursive: true, force: true });
   }, (SECONDS + 90) * 1000);

@@ -1,5 +1,5 @@
 /**
- * Security (issue 6; CONTRACT §6.2, §6.3, §3.3, §4.1, §5.6): loopback by default, no unauthenticated public bind,
+ * Security (issue 6; docs/behaviour.md §6.2, §6.3, §3.3, §4.1, §5.6): loopback by default, no unauthenticated public bind,
  * the token on every route (from spec/openapi.yaml) and on the WebSocket upgrade, CORS allow-list, DNS-rebinding
  * Host guard, body and frame size limits, and ids with path characters that never reach the filesystem.
  */

@@ -22,7 +22,7 @@ function rejects(env: Record<string, string>, variable: string, shown?: string):
   return e;
 }
 
-describe('loadConfig defaults (CONTRACT §6.1)', () => {
+describe('loadConfig defaults (docs/behaviour.md §6.1)', () => {
   const c = load();
   it('has every default', () => {
     expect(c.port).toBe(3000);
@@ -147,7 +147,7 @@ describe('loadConfig values and rules', () => {
   });
 });
 
-describe('SERVER_URL (CONTRACT §6.1)', () => {
+describe('SERVER_URL (docs/behaviour.md §6.1)', () => {
   it.each([
     [{}, 'http://127.0.0.1:3000'],
     [{ PORT: '4000' }, 'http://127.0.0.1:4000'],
@@ -166,7 +166,7 @@ describe('SERVER_URL (CONTRACT §6.1)', () => {
   });
 });
 
-describe('non-loopback bind rule (CONTRACT §6.2)', () => {
+describe('non-loopback bind rule (docs/behaviour.md §6.2)', () => {
   it.each(['localhost', 'LocalHost', '127.0.0.1', '127.255.0.9', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '[::1]'])(
     '%s is loopback',
     (host) => {

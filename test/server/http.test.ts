@@ -54,7 +54,7 @@ describe('health endpoints through the stand-in router', () => {
   });
 });
 
-describe('host guard (CONTRACT §6.2, §3.3 #0)', () => {
+describe('host guard (docs/behaviour.md §6.2, §3.3 #0)', () => {
   let s: Started;
   beforeAll(async () => {
     s = await start();
@@ -89,7 +89,7 @@ describe('host guard (CONTRACT §6.2, §3.3 #0)', () => {
   });
 });
 
-describe('CORS (CONTRACT §6.3)', () => {
+describe('CORS (docs/behaviour.md §6.3)', () => {
   let def: Started;
   beforeAll(async () => {
     def = await start();
@@ -190,7 +190,7 @@ describe('CORS (CONTRACT §6.3)', () => {
   });
 });
 
-describe('bearer token (CONTRACT §6.2, §3.3 #2)', () => {
+describe('bearer token (docs/behaviour.md §6.2, §3.3 #2)', () => {
   const TOKEN = 'tok-3f9a/+=x';
   let s: Started;
   beforeAll(async () => {
@@ -238,7 +238,7 @@ describe('bearer token (CONTRACT §6.2, §3.3 #2)', () => {
   });
 });
 
-describe('unknown routes (CONTRACT §2.0.1, §3.3 #3)', () => {
+describe('unknown routes (docs/behaviour.md §2.0.1, §3.3 #3)', () => {
   let s: Started;
   beforeAll(async () => {
     s = await start();
@@ -270,7 +270,7 @@ describe('unknown routes (CONTRACT §2.0.1, §3.3 #3)', () => {
   });
 });
 
-describe('error handler (CONTRACT §3.1, §3.2)', () => {
+describe('error handler (docs/behaviour.md §3.1, §3.2)', () => {
   let dev: Started;
   let prod: Started;
   beforeAll(async () => {
@@ -320,7 +320,7 @@ describe('error handler (CONTRACT §3.1, §3.2)', () => {
   });
 });
 
-describe('request log (CONTRACT §6.5) and parser errors', () => {
+describe('request log (docs/behaviour.md §6.5) and parser errors', () => {
   it('one line per /api request with method, url, status and ms; none for /health; no token', async () => {
     const lines: string[] = [];
     const logger = createLogger({ format: 'json', level: 'info', stream: { write: (l: string) => lines.push(l) }, secret: 'log-secret' });

@@ -9,7 +9,7 @@ function capture() {
   return { lines, stream: { write: (s: string) => lines.push(s) } };
 }
 
-describe('logger (CONTRACT §6.5)', () => {
+describe('logger (docs/behaviour.md §6.5)', () => {
   it('pretty: one human line per record with time, level, message and fields', () => {
     const { lines, stream } = capture();
     const log = createLogger({ format: 'pretty', stream });

@@ -1,4 +1,4 @@
-/** The real entry point as a child process: `tsx src/main.ts` (CONTRACT §6.1, §6.4, §5.7). */
+/** The real entry point as a child process: `tsx src/main.ts` (docs/behaviour.md §6.1, §6.4, §5.7). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -55,7 +55,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-describe('bad configuration → exit 1 naming the variable (CONTRACT §6.1)', () => {
+describe('bad configuration → exit 1 naming the variable (docs/behaviour.md §6.1)', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
@@ -79,7 +79,7 @@ async function waitForOutput(child: Child, text: string, timeoutMs = 15_000): Pr
   }
 }
 
-describe('start and graceful stop (CONTRACT §6.4, §5.7)', () => {
+describe('start and graceful stop (docs/behaviour.md §6.4, §5.7)', () => {
   it('serves /health, then SIGTERM closes WS clients with 1001 and exits 0 within 5 s', async () => {
     const { WebSocket } = await import('ws');
     const fs = await import('node:fs');

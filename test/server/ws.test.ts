@@ -34,7 +34,7 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
-describe('broadcast envelope (CONTRACT §4.2)', () => {
+describe('broadcast envelope (docs/behaviour.md §4.2)', () => {
   let s: Started;
   beforeAll(async () => {
     s = await start();
@@ -112,7 +112,7 @@ describe('broadcast envelope (CONTRACT §4.2)', () => {
   });
 });
 
-describe('client → server messages (CONTRACT §4.3)', () => {
+describe('client → server messages (docs/behaviour.md §4.3)', () => {
   let s: Started;
   beforeAll(async () => {
     s = await start();
@@ -164,7 +164,7 @@ describe('client → server messages (CONTRACT §4.3)', () => {
   });
 });
 
-describe('upgrade checks (CONTRACT §4.1, §6.2)', () => {
+describe('upgrade checks (docs/behaviour.md §4.1, §6.2)', () => {
   it('token: missing or wrong → 401 JSON and no upgrade; header or ?token= accepted', async () => {
     const s = await start({ MAESTRO_API_TOKEN: 'ws-secret' });
     for (const attempt of [{}, { headers: { Authorization: 'Bearer wrong' } }, { path: '/?token=wrong' }, { path: '/?tok=ws-secret' }]) {
@@ -206,7 +206,7 @@ describe('upgrade checks (CONTRACT §4.1, §6.2)', () => {
   });
 });
 
-describe('/ws-status (CONTRACT §1.12 E44)', () => {
+describe('/ws-status (docs/behaviour.md §1.12 E44)', () => {
   it('one entry per tracked socket', async () => {
     const s = await start();
     await client(s.port);
@@ -224,7 +224,7 @@ describe('/ws-status (CONTRACT §1.12 E44)', () => {
   });
 });
 
-describe('slow consumer (CONTRACT §4.1)', () => {
+describe('slow consumer (docs/behaviour.md §4.1)', () => {
   it('a client that never reads is closed with 1008 while the others keep receiving quickly', async () => {
     const LIMIT = 256 * 1024;
     const s = await start({}, { hubOptions: { maxBufferedBytes: LIMIT, slowConsumerGraceMs: 20_000 } });
@@ -266,7 +266,7 @@ describe('slow consumer (CONTRACT §4.1)', () => {
   });
 });
 
-describe('shutdown (CONTRACT §4.1, §5.7)', () => {
+describe('shutdown (docs/behaviour.md §4.1, §5.7)', () => {
   it('close() closes every client with 1001 and refuses new upgrades', async () => {
     const s = await startTestServer();
     const a = await client(s.port);
@@ -294,7 +294,7 @@ describe('shutdown (CONTRACT §4.1, §5.7)', () => {
   });
 });
 
-describe('hub logging (CONTRACT §6.1 DEBUG, §4.1)', () => {
+describe('hub logging (docs/behaviour.md §6.1 DEBUG, §4.1)', () => {
   it('DEBUG: one line per broadcast event; a dropped slow consumer is logged as a warning', async () => {
     const lines: string[] = [];
     const logger = createLogger({ format: 'json', level: 'info', debug: true, stream: { write: (l: string) => lines.push(l) } });
@@ -350,7 +350,7 @@ describe('event validation hook', () => {
   });
 });
 
-describe('protocol-level ping (CONTRACT §4.3)', () => {
+describe('protocol-level ping (docs/behaviour.md §4.3)', () => {
   it('a peer that stops answering ping frames is dropped; a live one stays', async () => {
     const s = await start({}, { hubOptions: { heartbeatMs: 40 } });
     const dead = await client(s.port);

@@ -1,6 +1,6 @@
 /**
- * spec/asyncapi.yaml (docs/spec-conventions.md §4, CONTRACT §4.4): parses with @asyncapi/parser (relative
- * `../schemas` refs resolved from the file), one message per contract event plus ping/pong, and each event
+ * spec/asyncapi.yaml (docs/spec-conventions.md §4, docs/behaviour.md §4.4): parses with @asyncapi/parser (relative
+ * `../schemas` refs resolved from the file), one message per event of docs/behaviour.md plus ping/pong, and each event
  * payload is the envelope narrowed to its name and payload schema.
  */
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { repoRoot } from './schema-kit.js';
 
 const file = path.join(repoRoot, 'spec', 'asyncapi.yaml');
 
-/** CONTRACT §4.4: event → payload schema file. */
+/** docs/behaviour.md §4.4: event → payload schema file. */
 const CATALOGUE: Record<string, string> = {
   'project:created': 'entities/project.json',
   'project:updated': 'entities/project.json',
@@ -69,7 +69,7 @@ describe('spec/asyncapi.yaml', () => {
     expect(channels[0]!.bindings().has('ws')).toBe(true);
   });
 
-  it('has the 23 event messages of CONTRACT §4.4 plus ping and pong, keyed by camel-cased name', () => {
+  it('has the 23 event messages of docs/behaviour.md §4.4 plus ping and pong, keyed by camel-cased name', () => {
     const names = document!.allMessages().all().map((m) => m.name());
     expect(names).toHaveLength(25);
     expect(new Set(names)).toEqual(new Set([...Object.keys(CATALOGUE), 'ping', 'pong']));
@@ -80,7 +80,7 @@ describe('spec/asyncapi.yaml', () => {
     }
   });
 
-  it('gives each event the envelope with const type/event and the contract payload as data', () => {
+  it('gives each event the envelope with const type/event and the payload of docs/behaviour.md as data', () => {
     for (const [name, payloadFile] of Object.entries(CATALOGUE)) {
       const m = raw.components.messages[messageKey(name)];
       expect(m.name).toBe(name);

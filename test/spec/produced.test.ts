@@ -1,5 +1,5 @@
 /**
- * Entity, response, event and manifest schemas describe what the server produces (CONTRACT §1, §3.1, §4,
+ * Entity, response, event and manifest schemas describe what the server produces (docs/behaviour.md §1, §3.1, §4,
  * §8.7, §9.3): realistic instances pass, and each kind of deviation (unknown key, missing key, legacy value,
  * wrong variant) fails.
  */

@@ -1,6 +1,6 @@
 /**
  * Request schemas (schemas/requests/): valid and invalid bodies, and the error that the conventions'
- * "first error by x-validation-order" rule picks (field, code, message), per CONTRACT §2, §8.2, §9.3, §10.
+ * "first error by x-validation-order" rule picks (field, code, message), per docs/behaviour.md §2, §8.2, §9.3, §10.
  */
 import { describe, expect, it } from 'vitest';
 import { firstError, isValid, stripNulls, schemaOf } from './schema-kit.js';
@@ -65,7 +65,7 @@ describe('E7 task-create', () => {
     ok('task-create', { ...base, dueDate: '2024-02-29' });
   });
 
-  it('follows the contract order and messages', () => {
+  it('follows the order of docs/behaviour.md and messages', () => {
     expect(err('task-create', { title: '' })).toMatchObject({ field: 'projectId', message: 'projectId is required' });
     expect(err('task-create', { projectId: 'p', title: '  ' })).toMatchObject({ field: 'title', message: 'title is required' });
     expect(err('task-create', { ...base, priority: 'urgent', model: 'gpt' })).toMatchObject({
@@ -104,7 +104,7 @@ describe('E9 task-update (session-sourced rule)', () => {
     });
   });
 
-  it('checks updateSource first, with the contract message', () => {
+  it('checks updateSource first, with the message of docs/behaviour.md', () => {
     expect(err('task-update', { updateSource: 'agent', title: '' })).toMatchObject({
       field: 'updateSource', message: "updateSource must be 'user' or 'session'",
     });
@@ -180,7 +180,7 @@ describe('E14 session-create (taskIds or legacy taskId)', () => {
 });
 
 describe('E16 session-update', () => {
-  it('accepts events and timeline entries of CONTRACT §2.4 E16', () => {
+  it('accepts events and timeline entries of docs/behaviour.md §2.4 E16', () => {
     ok('session-update', {});
     ok('session-update', {
       taskIds: ['t'], status: 'running', agentId: 'a', env: { K: 'v' },
@@ -228,7 +228,7 @@ describe('E18 / E19 session event and timeline', () => {
   });
 });
 
-describe('E20 spawn-request (CONTRACT §8.2)', () => {
+describe('E20 spawn-request (docs/behaviour.md §8.2)', () => {
   const base = { projectId: 'p', taskIds: ['t1'] };
   it('accepts the CLI and UI bodies', () => {
     ok('spawn-request', base);

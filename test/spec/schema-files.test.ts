@@ -21,7 +21,7 @@ function documentedFiles(): Map<string, string> {
   return out;
 }
 
-/** Objects that are free-form by contract (their keys are the client's or the request's). */
+/** Objects that are free-form by definition (their keys are the client's or the request's). */
 const FREE_FORM = new Set([
   'entities/session-metadata.json#',
   'entities/session-timeline-event.json#/properties/metadata',
@@ -30,7 +30,7 @@ const FREE_FORM = new Set([
   'events/spawn-request-event.json#/properties/session/allOf/1/properties/metadata/properties/context',
   'events/ping.json#',
   'manifest/spawn-manifest.json#/properties/tasks/items/properties/metadata',
-  // cli mode: the CLI's manifest, every key as the CLI wrote it (CONTRACT §8.5, §1.11)
+  // cli mode: the CLI's manifest, every key as the CLI wrote it (docs/behaviour.md §8.5, §1.11)
   'manifest/cli-manifest.json#',
   'manifest/cli-manifest.json#/properties/manifestVersion/anyOf/3',
   'manifest/cli-manifest.json#/properties/role/anyOf/3',
@@ -47,12 +47,12 @@ describe('schema files', () => {
     for (const f of files) expect(f.schema.title, f.rel).toBe(documented.get(f.rel));
   });
 
-  it('declare JSON Schema 2020-12, their own $id, a PascalCase title and a description citing the contract', () => {
+  it('declare JSON Schema 2020-12, their own $id, a PascalCase title and a description citing docs/behaviour.md', () => {
     for (const { rel, schema } of files) {
       expect(schema.$schema, rel).toBe('https://json-schema.org/draft/2020-12/schema');
       expect(schema.$id, rel).toBe(ID_BASE + rel);
       expect(schema.title, rel).toMatch(/^[A-Z][A-Za-z0-9]*$/);
-      expect(schema.description, rel).toMatch(/CONTRACT §\d/);
+      expect(schema.description, rel).toMatch(/docs\/behaviour\.md §\d/);
     }
   });
 
@@ -115,7 +115,7 @@ describe('schema files', () => {
     }
   });
 
-  it('leave request bodies open (unknown fields are ignored, CONTRACT §0.5) and carry a validation order', () => {
+  it('leave request bodies open (unknown fields are ignored, docs/behaviour.md §0.5) and carry a validation order', () => {
     for (const { rel, schema } of files.filter((f) => f.rel.startsWith('requests/'))) {
       expect(schema.type, rel).toBe('object');
       // Open: no restriction; `true` only says so explicitly (EmptyObjectRequest, which declares no property).

@@ -1,7 +1,7 @@
 /**
  * Test kit for schemas/: loads every schema file into one Ajv 2020 instance (strict mode, all errors,
  * ajv-formats) and picks "the" error of a request the way docs/spec-conventions.md §2 describes, so the tests
- * can check that each request schema yields the contract's field, code and message.
+ * can check that each request schema yields docs/behaviour.md's field, code and message.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

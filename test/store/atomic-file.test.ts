@@ -7,7 +7,7 @@ import { cleanupTempDirs, tempDir } from './helpers.js';
 
 afterEach(cleanupTempDirs);
 
-describe('writeFileAtomic (CONTRACT §5.4)', () => {
+describe('writeFileAtomic (docs/behaviour.md §5.4)', () => {
   it('writes the exact content and leaves no temp file', async () => {
     const dir = await tempDir();
     const path = join(dir, 'a.json');

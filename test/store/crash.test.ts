@@ -47,7 +47,7 @@ function checkAcknowledged(store: Store, acks: number): void {
   if (acks >= 4) expect(store.getSession('s_new')).toBeUndefined();
 }
 
-describe('crash at every file operation (CONTRACT §5.4: a crash never leaves links disagreeing)', () => {
+describe('crash at every file operation (docs/behaviour.md §5.4: a crash never leaves links disagreeing)', () => {
   it('after a SIGKILL at any step, the next load gives consistent links, no junk, and every acknowledged change', async () => {
     const base = await baseDataDir();
     const fresh = async () => {

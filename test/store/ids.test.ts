@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GENERATED_ID_PATTERN, isUnsafeId, isValidClientSessionId, newId } from '../../src/ids.js';
 import { ManualClock, systemClock } from '../../src/clock.js';
 
-describe('newId (CONTRACT §0.1)', () => {
+describe('newId (docs/behaviour.md §0.1)', () => {
   it('has the prefix, the milliseconds and 9 characters of [0-9a-z]', () => {
     for (const prefix of ['proj', 'task', 'sess', 'evt', 'tmpl'] as const) {
       const id = newId(prefix, undefined, 1_700_000_000_123);
@@ -40,7 +40,7 @@ describe('newId (CONTRACT §0.1)', () => {
   });
 });
 
-describe('isUnsafeId (CONTRACT §5.6)', () => {
+describe('isUnsafeId (docs/behaviour.md §5.6)', () => {
   it.each(['a/b', '../x', 'a\\b', 'a\0b', '.', '..', '', '/'])('%j is unsafe', (id) => {
     expect(isUnsafeId(id)).toBe(true);
   });
@@ -49,7 +49,7 @@ describe('isUnsafeId (CONTRACT §5.6)', () => {
   });
 });
 
-describe('isValidClientSessionId (CONTRACT §0.1)', () => {
+describe('isValidClientSessionId (docs/behaviour.md §0.1)', () => {
   it.each(['orch-123', 'session-1700000000000-ab12', 'A.b_c-D', 'x'.repeat(128), '...'])('%j is valid', (id) => {
     expect(isValidClientSessionId(id)).toBe(true);
   });

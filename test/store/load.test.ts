@@ -29,7 +29,7 @@ async function exists(path: string): Promise<boolean> {
 
 afterEach(cleanupTempDirs);
 
-describe('startup load: folders (CONTRACT §5.2 step 1)', () => {
+describe('startup load: folders (docs/behaviour.md §5.2 step 1)', () => {
   it('creates DATA_DIR and every sub-folder', async () => {
     const dataDir = join(await tempDir(), 'nested', 'data');
     const { store } = await open(dataDir);
@@ -46,7 +46,7 @@ describe('startup load: folders (CONTRACT §5.2 step 1)', () => {
 });
 
 // One DATA_DIR holds a fixture per migration row; each row is checked on the loaded entity and on its file.
-describe('startup load: migrations (CONTRACT §5.3)', () => {
+describe('startup load: migrations (docs/behaviour.md §5.3)', () => {
   let dataDir: string;
   let store: Store;
   let logger: ReturnType<typeof recordingLogger>;
@@ -132,7 +132,7 @@ describe('startup load: migrations (CONTRACT §5.3)', () => {
     expect(entity).toBeDefined();
     expect(entity).toMatchObject(r.expected);
     for (const key of r.absent ?? []) expect(entity).not.toHaveProperty(key);
-    // The migrated entity was written back atomically, in the contract's format; an unchanged one was not.
+    // The migrated entity was written back atomically, in docs/behaviour.md's format; an unchanged one was not.
     const text = await readFile(join(dataDir, relOf(r.kind, r.id)), 'utf8');
     expect(text).toBe(r.unchanged ? JSON.stringify(r.file, null, 2) : `${JSON.stringify(entity, null, 2)}\n`);
     if (r.warns) expect(logger.warnings.some((w) => r.warns!.test(w))).toBe(true);
@@ -159,7 +159,7 @@ describe('startup load: migrations (CONTRACT §5.3)', () => {
 });
 
 describe('startup load: more shapes', () => {
-  it('sets unknown top-level keys aside (CONTRACT §14.2), coerces wrong types, dedupes id arrays, uses this machine by default', async () => {
+  it('sets unknown top-level keys aside (docs/behaviour.md §14.2), coerces wrong types, dedupes id arrays, uses this machine by default', async () => {
     const dataDir = await tempDir();
     await put(dataDir, 'projects/p.json', { ...project('p'), extra: 1, statusCode: 2 });
     await put(dataDir, 'tasks/p/t.json', { ...task('t', 'p'), sessionIds: 'nope', skillIds: ['a', 3, 'b'], createdAt: 'yesterday', updatedAt: 50 });
@@ -185,7 +185,7 @@ describe('startup load: more shapes', () => {
   });
 });
 
-describe('startup load: legacy task files (CONTRACT §5.2 step 2)', () => {
+describe('startup load: legacy task files (docs/behaviour.md §5.2 step 2)', () => {
   it('moves tasks/*.json into tasks/{projectId}/ (new file first, old removed), migrating on the way', async () => {
     const dataDir = await tempDir();
     await put(dataDir, 'projects/p1.json', project('p1'));
@@ -219,7 +219,7 @@ describe('startup load: legacy task files (CONTRACT §5.2 step 2)', () => {
   });
 });
 
-describe('startup load: temp files (CONTRACT §5.4)', () => {
+describe('startup load: temp files (docs/behaviour.md §5.4)', () => {
   it('deletes leftover temp files everywhere and never loads them; other files are left alone', async () => {
     const dataDir = await tempDir();
     await put(dataDir, 'projects/p1.json', project('p1'));
@@ -240,7 +240,7 @@ describe('startup load: temp files (CONTRACT §5.4)', () => {
   });
 });
 
-describe('startup load: quarantine (CONTRACT §5.5)', () => {
+describe('startup load: quarantine (docs/behaviour.md §5.5)', () => {
   const bad: { rel: string; content: string; why: RegExp }[] = [
     { rel: 'projects/garbage.json', content: 'this is not json', why: /invalid JSON/ },
     { rel: 'projects/truncated.json', content: '{"id": "truncated", "name": "Tru', why: /invalid JSON/ },
@@ -304,7 +304,7 @@ describe('startup load: quarantine (CONTRACT §5.5)', () => {
   });
 });
 
-describe('startup load: duplicates (CONTRACT §5.5)', () => {
+describe('startup load: duplicates (docs/behaviour.md §5.5)', () => {
   it('the first file loaded wins and a warning names the duplicate; the loser is left in place', async () => {
     const dataDir = await tempDir();
     await put(dataDir, 'tasks/pa/t_dup.json', task('t_dup', 'pa', { title: 'first' }));
@@ -322,7 +322,7 @@ describe('startup load: duplicates (CONTRACT §5.5)', () => {
   });
 });
 
-describe('startup load: link repair (CONTRACT §5.3)', () => {
+describe('startup load: link repair (docs/behaviour.md §5.3)', () => {
   it('completes one-sided links in both directions, drops links to missing entities, writes back, warns with the count', async () => {
     const dataDir = await tempDir();
     await put(dataDir, 'projects/p.json', project('p'));

@@ -15,7 +15,7 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-describe('DATA_DIR lock (CONTRACT §5.4 one writer)', () => {
+describe('DATA_DIR lock (docs/behaviour.md §5.4 one writer)', () => {
   it('writes our pid to DATA_DIR/.lock and removes it on close', async () => {
     const dir = await tempDir();
     const store = await Store.open({ dataDir: dir });

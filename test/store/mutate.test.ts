@@ -48,8 +48,8 @@ async function seeded(dataDir: string, options: Partial<Parameters<typeof Store.
   return { store, sink };
 }
 
-describe('mutate: write-through (CONTRACT §5.4)', () => {
-  it('every touched file is on disk in the contract format and equals memory', async () => {
+describe('mutate: write-through (docs/behaviour.md §5.4)', () => {
+  it('every touched file is on disk in the format of docs/behaviour.md and equals memory', async () => {
     const dataDir = await tempDir();
     const { store } = await seeded(dataDir);
     await store.mutate((tx) => {
@@ -149,7 +149,7 @@ describe('mutate: write-through (CONTRACT §5.4)', () => {
   });
 });
 
-describe('mutate: time (CONTRACT §0.2)', () => {
+describe('mutate: time (docs/behaviour.md §0.2)', () => {
   it('tx.now is one clock reading for the whole mutation; bump = max(now, prev + 1)', async () => {
     const dataDir = await tempDir();
     const clock = new ManualClock(10_000);
@@ -187,7 +187,7 @@ describe('mutate: time (CONTRACT §0.2)', () => {
   });
 });
 
-describe('mutate: a callback that throws (CONTRACT §0.8)', () => {
+describe('mutate: a callback that throws (docs/behaviour.md §0.8)', () => {
   it('leaves memory, disk and indexes unchanged, delivers nothing, and rethrows the same error', async () => {
     const dataDir = await tempDir();
     const { store, sink } = await seeded(dataDir);
@@ -238,7 +238,7 @@ describe('mutate: a callback that throws (CONTRACT §0.8)', () => {
   });
 });
 
-describe('mutate: a failing write (CONTRACT §0.8, §5.4)', () => {
+describe('mutate: a failing write (docs/behaviour.md §0.8, §5.4)', () => {
   it('injected failure: 500 INTERNAL_ERROR, memory and disk as before, nothing delivered', async () => {
     const dataDir = await tempDir();
     let failing = false;
@@ -363,7 +363,7 @@ describe('mutate: tx.flush', () => {
   });
 });
 
-describe('mutate: events (CONTRACT §4.5)', () => {
+describe('mutate: events (docs/behaviour.md §4.5)', () => {
   it('are delivered once, in emit order, after every file exists with its final content', async () => {
     const dataDir = await tempDir();
     const observed: { events: StoreEvent[]; sessionOnDisk: unknown; taskOnDisk: unknown }[] = [];
@@ -414,7 +414,7 @@ describe('mutate: events (CONTRACT §4.5)', () => {
   });
 });
 
-describe('mutate: serialisation (CONTRACT §0.8)', () => {
+describe('mutate: serialisation (docs/behaviour.md §0.8)', () => {
   it('concurrent read-modify-write mutations lose no update; events stay contiguous and in call order', async () => {
     const dataDir = await tempDir();
     const sink = eventSink();

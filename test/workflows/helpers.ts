@@ -125,7 +125,7 @@ export function lateBody<P, B>(params: P, body: B | (() => B)): { params: P; que
 }
 
 export async function createProject(store: Store, over: Partial<{ name: string; workingDir: string; description: string }> = {}): Promise<Project> {
-  return core(store).projects.createProject(withBody({ name: 'Demo', workingDir: '/work/demo', ...over }));
+  return core(store).projects.createProject(withBody({ name: 'Demo', workingDir: '/home/me/demo', ...over }));
 }
 
 export async function createTask(store: Store, projectId: string, title = 'A task', over: Record<string, unknown> = {}): Promise<Task> {

@@ -1,6 +1,6 @@
 /**
  * The workflow endpoints through the real server (HTTP port, WebSocket client, temp DATA_DIR/SESSION_DIR/SKILLS_DIR):
- * what the `maestro` CLI v0.1.0 sends (CONTRACT §11) and what a UI receives.
+ * what the `maestro` CLI v0.1.0 sends (docs/behaviour.md §11) and what a UI receives.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,7 +41,7 @@ async function projectAndTasks(n: number) {
   return { projectId: project.id, tasks };
 }
 
-describe('CLI sequences over HTTP (CONTRACT §11)', () => {
+describe('CLI sequences over HTTP (docs/behaviour.md §11)', () => {
   it('queue worker loop on a registered queue session', async () => {
     const { projectId, tasks } = await projectAndTasks(2);
     const reg = await post('/api/sessions', { id: 'session-1-abc', projectId, taskIds: [tasks[0]], status: 'running', strategy: 'queue', name: 'w', metadata: { role: 'worker' } });

@@ -44,7 +44,7 @@ beforeEach(async () => {
 afterEach(cleanup);
 
 const at = (id: string) => withParams({ id });
-/** E29, E30, E32: their optional body (CONTRACT §14.5) is `{}` when the request has none (§0.5). */
+/** E29, E30, E32: their optional body (docs/behaviour.md §14.5) is `{}` when the request has none (§0.5). */
 const atNoBody = (id: string) => ({ ...withParams({ id }), body: {} });
 const queueOf = (id = qs.id): QueueState => h.store.getQueue(id)!;
 
@@ -62,7 +62,7 @@ function allEndpoints(id: string): Array<[string, () => Promise<unknown>]> {
   ];
 }
 
-describe('common checks Q1 → Q2 → Q3 (CONTRACT §9.2)', () => {
+describe('common checks Q1 → Q2 → Q3 (docs/behaviour.md §9.2)', () => {
   it('Q1: an unknown session is 404 NOT_FOUND on every endpoint, before the body is read', async () => {
     for (const [name, call] of allEndpoints('sess_missing')) {
       await expectError(call(), 404, 'NOT_FOUND', 'Session not found').catch((e) => {
@@ -91,7 +91,7 @@ describe('common checks Q1 → Q2 → Q3 (CONTRACT §9.2)', () => {
     for (const s of [simple, tree]) {
       for (const [, call] of allEndpoints(s.id)) {
         const e = await expectError(call(), 400, 'VALIDATION_ERROR', 'Session does not use queue strategy');
-        expect(e.message.toLowerCase()).toContain('queue strategy'); // CONTRACT §11.5
+        expect(e.message.toLowerCase()).toContain('queue strategy'); // docs/behaviour.md §11.5
       }
     }
     const bad = lateBody({ id: simple.id }, () => {
@@ -186,7 +186,7 @@ describe('E29 start', () => {
     h.clearEvents();
     const before = await diskSnapshot(h.dataDir);
     const e = await expectError(q.startQueueItem(atNoBody(qs.id)), 400, 'VALIDATION_ERROR', `Already processing task ${t1.id}`);
-    expect(e.message.toLowerCase()).toContain('already processing'); // CONTRACT §11.5
+    expect(e.message.toLowerCase()).toContain('already processing'); // docs/behaviour.md §11.5
     expect(await diskSnapshot(h.dataDir)).toEqual(before);
     expect(h.events).toEqual([]);
   });
@@ -380,7 +380,7 @@ describe('E34 push', () => {
     h.clearEvents();
     const before = await diskSnapshot(h.dataDir);
     const e = await expectError(q.pushQueueItem(lateBody({ id: qs.id }, { taskId: t1.id })), 400, 'VALIDATION_ERROR', `Task ${t1.id} already in queue`);
-    expect(e.message.toLowerCase()).toContain('already'); // CONTRACT §11.5
+    expect(e.message.toLowerCase()).toContain('already'); // docs/behaviour.md §11.5
     expect(await diskSnapshot(h.dataDir)).toEqual(before);
     expect(h.events).toEqual([]);
   });
@@ -403,7 +403,7 @@ describe('E34 push', () => {
 });
 
 describe('stamps and persistence', () => {
-  it('stamps only move forward within one millisecond (CONTRACT §0.2)', async () => {
+  it('stamps only move forward within one millisecond (docs/behaviour.md §0.2)', async () => {
     // The clock does not move between these requests.
     await q.startQueueItem(atNoBody(qs.id));
     const afterStart = queueOf().updatedAt;
@@ -432,7 +432,7 @@ describe('stamps and persistence', () => {
     await expectError(q.startQueueItem(atNoBody(qs.id)), 400, 'VALIDATION_ERROR', `Already processing task ${t2.id}`);
   });
 
-  it('errors are ContractErrors with the contract body shape', async () => {
+  it('errors are ContractErrors with the body shape of docs/behaviour.md', async () => {
     const e = await expectError(q.getQueue(at('nope')), 404, 'NOT_FOUND');
     expect(e).toBeInstanceOf(ContractError);
     expect(e.toBody()).toEqual({ error: true, code: 'NOT_FOUND', message: 'Session not found' });

@@ -26,7 +26,7 @@ beforeEach(async () => {
 
 afterEach(cleanup);
 
-describe('E23 list (CONTRACT §2.5, §7.1)', () => {
+describe('E23 list (docs/behaviour.md §2.5, §7.1)', () => {
   it('lists qualifying skills sorted by id, leniently projected, and skips broken ones', async () => {
     await skill('maestro-worker', { name: 'Worker', version: '2.0.0', description: 'Does work', type: 'role' }, '# Work');
     await skill('a-custom', { name: '', version: 7, type: 'whatever' });
@@ -68,7 +68,7 @@ describe('E23 list (CONTRACT §2.5, §7.1)', () => {
   });
 });
 
-describe('E24 get and E26 reload (CONTRACT §7.2, §7.3)', () => {
+describe('E24 get and E26 reload (docs/behaviour.md §7.2, §7.3)', () => {
   it('returns the detail with instructions ("" when skill.md is missing)', async () => {
     await skill('with-md', { name: 'With', description: 'd' }, '# Instructions\n');
     await skill('without-md', { name: 'Without' });
@@ -121,7 +121,7 @@ describe('E24 get and E26 reload (CONTRACT §7.2, §7.3)', () => {
   });
 });
 
-describe('E25 skills for a role (CONTRACT §7.4)', () => {
+describe('E25 skills for a role (docs/behaviour.md §7.4)', () => {
   it('maestro-cli then maestro-{role}; missing or invalid ones left out; assignTo not consulted', async () => {
     await skill('maestro-cli', { name: 'CLI', assignTo: ['orchestrator'] });
     await skill('maestro-worker', { name: 'Worker', assignTo: [] });

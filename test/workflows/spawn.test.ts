@@ -91,7 +91,7 @@ function workerTemplateId(): string {
 
 afterEach(cleanup);
 
-describe('E20 server mode (CONTRACT §8)', () => {
+describe('E20 server mode (docs/behaviour.md §8)', () => {
   beforeEach(() => setup());
 
   it('creates the spawning session, links the tasks, writes the manifest and answers 201 per §8.7', async () => {
@@ -316,7 +316,7 @@ describe('E20 server mode (CONTRACT §8)', () => {
   });
 });
 
-describe('E20 lookups after the router validation (CONTRACT §8.2 steps 9–11)', () => {
+describe('E20 lookups after the router validation (docs/behaviour.md §8.2 steps 9–11)', () => {
   beforeEach(() => setup());
 
   async function expectNothingCreated(before: Record<string, unknown>): Promise<void> {
@@ -354,13 +354,13 @@ describe('E20 lookups after the router validation (CONTRACT §8.2 steps 9–11)'
       'parent_session_not_found',
       'Parent session sess_gone not found',
     );
-    expect(e.message.toLowerCase()).toContain('not found'); // CONTRACT §11.5
+    expect(e.message.toLowerCase()).toContain('not found'); // docs/behaviour.md §11.5
     await expectError(spawn({ spawnSource: 'session', spawnedBy: 'sess_old' } as Partial<SpawnRequest>), 404, 'parent_session_not_found', 'Parent session sess_old not found');
     await expectNothingCreated(before);
   });
 });
 
-describe('E20 failures after validation roll everything back (CONTRACT §8.6)', () => {
+describe('E20 failures after validation roll everything back (docs/behaviour.md §8.6)', () => {
   async function expectRolledBack(before: Record<string, unknown>, tasksBefore: Task[]): Promise<void> {
     expect(h.store.listSessions()).toEqual([]);
     expect(h.store.listTasks()).toEqual(tasksBefore);
@@ -405,7 +405,7 @@ describe('E20 failures after validation roll everything back (CONTRACT §8.6)', 
   });
 });
 
-describe('E20 cli mode (CONTRACT §8.5) with a fake maestro CLI', () => {
+describe('E20 cli mode (docs/behaviour.md §8.5) with a fake maestro CLI', () => {
   let record: string;
   beforeEach(async () => {
     await setup();
@@ -421,7 +421,7 @@ describe('E20 cli mode (CONTRACT §8.5) with a fake maestro CLI', () => {
     };
   }
 
-  it('runs the CLI with the contract arguments after the store files are on disk, then finalises its manifest', async () => {
+  it('runs the CLI with the arguments of docs/behaviour.md after the store files are on disk, then finalises its manifest', async () => {
     const res = await spawn({ taskIds: [t1.id, t2.id], skills: ['maestro-worker', 'extra'], strategy: 'tree' }, cliConfig('ok'));
     const id = res.sessionId;
     const seen = (await readJson(record)) as Record<string, unknown>;

@@ -11,7 +11,7 @@
  *    no handwritten code;
  * 5. start the server again on the same DATA_DIR: a WebSocket client sees `project:created`/`project:updated` with
  *    the colour, the default applies on create and to the project stored before the change, a bad colour is a
- *    400 VALIDATION_ERROR in the contract's error format;
+ *    400 VALIDATION_ERROR in docs/behaviour.md's error format;
  * 6. restart (SIGTERM, start) and read every colour back;
  * 7. CONTRIBUTING's last step as written (changelog, `git add` of the listed paths — which must be everything
  *    that changed — and commit); then remove `description` from the project entity: `npm run spec:diff -- HEAD`

@@ -25,7 +25,7 @@ beforeEach(async () => {
 
 afterEach(cleanup);
 
-describe('startup seeding (CONTRACT §10.2)', () => {
+describe('startup seeding (docs/behaviour.md §10.2)', () => {
   it('a fresh store gets exactly the two defaults, persisted, with no event', async () => {
     const created = await seedDefaultTemplates(h.store);
     const list = await th.listTemplates(withParams({}) as never);
@@ -72,7 +72,7 @@ describe('startup seeding (CONTRACT §10.2)', () => {
   });
 });
 
-describe('CRUD (CONTRACT §2.7)', () => {
+describe('CRUD (docs/behaviour.md §2.7)', () => {
   beforeEach(async () => {
     await seedDefaultTemplates(h.store);
     h.clock.advance(10);
@@ -175,7 +175,7 @@ describe('CRUD (CONTRACT §2.7)', () => {
   });
 });
 
-describe('role resolution E37 (CONTRACT §10.3)', () => {
+describe('role resolution E37 (docs/behaviour.md §10.3)', () => {
   /** Puts templates directly, as files of an older server could hold them. */
   async function put(...templates: Template[]): Promise<void> {
     await h.store.mutate((tx) => {
