@@ -106,6 +106,6 @@ export function emitRoutes(spec: LoadedSpec, out: Output, templatesRoot: string)
   out.add(
     'routes/router.ts',
     [...sources, routerTpl.source],
-    routerTpl.render({ srcHttp: '../../src/http', validatorImports, bodyRules, routes }),
+    routerTpl.render({ srcHttp: '../../src/http', srcRoot: '../../src', validatorImports, bodyRules, routes }),
   );
 }

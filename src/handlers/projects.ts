@@ -1,7 +1,7 @@
 import { projectFromCreate, projectWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Project } from '../../generated/types/index.js';
-import { ContractError, notFound } from '../http/contract-error.js';
+import { ContractError, notFound } from '../contract-error.js';
 import type { Store } from '../store/index.js';
 
 type ProjectHandlers = Pick<Handlers, 'listProjects' | 'createProject' | 'getProject' | 'updateProject' | 'deleteProject'>;

@@ -1,6 +1,6 @@
 import type { Handlers, PeekQueueResult, StartQueueItemResult } from '../../generated/routes/handlers.js';
 import type { QueueItem, QueueState, Session } from '../../generated/types/index.js';
-import { ContractError, notFound } from '../http/contract-error.js';
+import { ContractError, notFound } from '../contract-error.js';
 import {
   completeQueueItem,
   failQueueItem,

@@ -1,7 +1,7 @@
 import { requestDefaults, sessionFromCreate, sessionWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Session, SessionEvent, SessionTimelineEvent } from '../../generated/types/index.js';
-import { notFound, validationError } from '../http/contract-error.js';
+import { notFound, validationError } from '../contract-error.js';
 import { isValidClientSessionId } from '../ids.js';
 import { createQueue } from '../queue/queue-ops.js';
 import type { Store, StoreEvent } from '../store/index.js';

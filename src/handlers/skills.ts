@@ -1,6 +1,6 @@
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { SkillSummary } from '../../generated/types/index.js';
-import { notFound } from '../http/contract-error.js';
+import { notFound } from '../contract-error.js';
 import type { SkillRegistry } from '../skills/registry.js';
 
 type SkillHandlers = Pick<Handlers, 'listSkills' | 'getSkill' | 'listSkillsForRole' | 'reloadSkill'>;

@@ -1,7 +1,7 @@
 import { requestDefaults } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Role, Session, SpawnRequest, SpawnRequestEvent, SpawnResponse, SpawnSource, Task, WorkerStrategy } from '../../generated/types/index.js';
-import { ContractError } from '../http/contract-error.js';
+import { ContractError } from '../contract-error.js';
 import { createQueue } from '../queue/queue-ops.js';
 import { buildSpawnEnv, spawnCommandFor, type SpawnEnvVars } from '../spawn/env.js';
 import { ManifestGenerationError } from '../spawn/errors.js';

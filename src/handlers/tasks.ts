@@ -1,7 +1,7 @@
 import { requestDefaults, taskFromCreate, taskWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Task } from '../../generated/types/index.js';
-import { notFound } from '../http/contract-error.js';
+import { notFound } from '../contract-error.js';
 import type { Store, StoreEvent } from '../store/index.js';
 import { dedupeIds, normaliseTaskStatus } from './input.js';
 import { diffIds, emitAll, link, timelineEntry, unlink } from './links.js';

@@ -1,7 +1,7 @@
 import { templateFromCreate, templateWithUpdate } from '../../generated/model/index.js';
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Template } from '../../generated/types/index.js';
-import { notFound } from '../http/contract-error.js';
+import { notFound } from '../contract-error.js';
 import type { Store } from '../store/index.js';
 import { defaultTemplateTexts } from '../templates/default-texts.js';
 import { resolveTemplateForRole } from '../templates/resolve.js';

@@ -4,7 +4,7 @@
  * compared in constant time. Missing or wrong → 401 UNAUTHORIZED with `WWW-Authenticate: Bearer`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ContractError } from './contract-error.js';
+import { ContractError } from '../contract-error.js';
 
 /** The token of an `Authorization: Bearer <token>` header value, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {

@@ -4,7 +4,7 @@
  * JSON object". An empty body (0 bytes) is `{}` whatever the Content-Type.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ContractError } from './contract-error.js';
+import { ContractError } from '../contract-error.js';
 
 /** `application/json` or `application/*+json`, case-insensitive, parameters ignored (docs/behaviour.md §3.3). */
 export function isJsonContentType(header: string | undefined): boolean {

@@ -5,7 +5,7 @@
  */
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { ContractError } from './contract-error.js';
+import { ContractError } from '../contract-error.js';
 
 /** Sends a ContractError as docs/behaviour.md's JSON error body. */
 export function sendContractError(res: Response, err: ContractError): void {

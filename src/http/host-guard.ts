@@ -3,7 +3,7 @@
  * anything but `localhost`, a 127.x.x.x address or `[::1]` (any port, case-insensitive) gets 403 FORBIDDEN.
  * A request without `Host` is allowed. Shared with the WebSocket upgrade (src/ws/hub.ts).
  */
-import { ContractError } from './contract-error.js';
+import { ContractError } from '../contract-error.js';
 
 const LOOPBACK_HOST_HEADER = /^(?:localhost|127(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}|\[::1\])(?::\d{1,5})?$/i;
 

@@ -2,7 +2,7 @@
  * Turns the errors of a generated Ajv validator into ONE error response (docs/behaviour.md §3.1, §3.4;
  * docs/spec-conventions.md §2 rule 7). Pure: the rules come from the request schema at codegen time.
  */
-import { ContractError } from './contract-error.js';
+import { ContractError } from '../contract-error.js';
 
 /** The part of an Ajv `ErrorObject` the mapping reads. */
 export interface ValidatorError {

@@ -1,5 +1,5 @@
 import type { QueueItem, QueueState, QueueStats, TaskSessionStatus } from '../../generated/types/index.js';
-import { ContractError, validationError } from '../http/contract-error.js';
+import { ContractError, validationError } from '../contract-error.js';
 
 /**
  * Pure queue logic (docs/behaviour.md §9). Every function takes a QueueState and returns a new one; the input is never

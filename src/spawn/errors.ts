@@ -1,4 +1,4 @@
-import { ContractError } from '../http/contract-error.js';
+import { ContractError } from '../contract-error.js';
 
 /** Captured output of the `maestro` CLI in cli mode, kept for logging (docs/behaviour.md §8.5, §6.5). */
 export interface CapturedOutput {

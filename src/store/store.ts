@@ -23,7 +23,7 @@ import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
-import { ContractError } from '../http/contract-error.js';
+import { ContractError } from '../contract-error.js';
 import type { IdPrefix } from '../ids.js';
 import { isUnsafeId, newId } from '../ids.js';
 import type { AnyEntity, EntityByKind, EntityKind, Project, QueueState, Session, Task, Template } from './entities.js';

@@ -9,7 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Logger } from 'pino';
-import { ContractError } from '../http/contract-error.js';
+import { ContractError } from '../contract-error.js';
 import { hostNotAllowed, isAllowedHostHeader } from '../http/host-guard.js';
 import { bearerToken, createTokenCheck, unauthorized } from '../http/auth.js';
 import type { CorsPolicy } from '../http/cors.js';

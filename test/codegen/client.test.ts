@@ -8,7 +8,7 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { WebSocket, WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContractError } from '../../src/http/contract-error.js';
+import { ContractError } from '../../src/contract-error.js';
 import { fixtureProject, type FixtureProject } from './helpers.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ContractError } from '../../src/http/contract-error.js';
+import { ContractError } from '../../src/contract-error.js';
 import { fixtureProject, type FixtureProject } from './helpers.js';
 
 interface Call {

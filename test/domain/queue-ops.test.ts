@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { QueueState } from '../../generated/types/index.js';
-import { ContractError } from '../../src/http/contract-error.js';
+import { ContractError } from '../../src/contract-error.js';
 import {
   completeQueueItem,
   createQueue,

@@ -7,7 +7,7 @@ import express, { type RequestHandler } from 'express';
 import { WebSocket } from 'ws';
 import { loadConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
-import { ContractError } from '../../src/http/contract-error.js';
+import { ContractError } from '../../src/contract-error.js';
 import { rawRequest, type RawResponse } from '../support/http.js';
 import { startServer, type HandlerMap, type RunningServer, type ServerDeps, type StoreHandle } from '../../src/server.js';
 

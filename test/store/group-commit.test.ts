@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { ContractError } from '../../src/http/contract-error.js';
+import { ContractError } from '../../src/contract-error.js';
 import { fileSystemIO, type StoreIO } from '../../src/store/io.js';
 import { Store } from '../../src/store/store.js';
 import { cleanupTempDirs, diskSnapshot, emitMarker, eventSink, memorySnapshot, project, task, tempDir, until } from './helpers.js';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
-import { ContractError } from '../../src/http/contract-error.js';
+import { ContractError } from '../../src/contract-error.js';
 import { fileSystemIO, type StoreIO } from '../../src/store/io.js';
 import { UnsafeIdError } from '../../src/store/layout.js';
 import { Store, type StoreEvent } from '../../src/store/store.js';

@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import type { Project, Session, Task } from '../../generated/types/index.js';
 import { eventValidators, isEventName } from '../../generated/events/index.js';
 import { ManualClock } from '../../src/clock.js';
-import { ContractError } from '../../src/http/contract-error.js';
+import { ContractError } from '../../src/contract-error.js';
 import { createProjectHandlers } from '../../src/handlers/projects.js';
 import { createSessionHandlers } from '../../src/handlers/sessions.js';
 import { createTaskHandlers } from '../../src/handlers/tasks.js';

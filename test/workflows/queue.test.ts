@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { QueueState, Session, Task } from '../../generated/types/index.js';
-import { ContractError, validationError } from '../../src/http/contract-error.js';
+import { ContractError, validationError } from '../../src/contract-error.js';
 import { createQueueHandlers } from '../../src/handlers/queue.js';
 import {
   cleanup,

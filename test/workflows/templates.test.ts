@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Template } from '../../generated/types/index.js';
-import { validationError } from '../../src/http/contract-error.js';
+import { validationError } from '../../src/contract-error.js';
 import { createTemplateHandlers } from '../../src/handlers/templates.js';
 import { defaultTemplateTexts } from '../../src/templates/default-texts.js';
 import { seedDefaultTemplates } from '../../src/templates/seed.js';
