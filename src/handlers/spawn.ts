@@ -158,7 +158,7 @@ function manifestKey(plan: SpawnPlan): string {
  */
 const OPTIMISTIC_ATTEMPTS = 3;
 
-/** Server-mode test seam. */
+/** Test seam (both modes). */
 export interface SpawnHooks {
   /**
    * Awaited (both modes) after the manifest of an attempt is written and before the store mutation that

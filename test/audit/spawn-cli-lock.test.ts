@@ -10,10 +10,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testConfig } from '../server/helpers.js';
 import { expectError, expectEvents, sleep, startApi, type Api } from '../api/harness.js';
 import type { RawResponse } from '../server/helpers.js';
+import type { SpawnHooks } from '../../src/handlers/spawn.js';
+import { startAudit, type AuditServer } from './helpers.js';
 
 const FAKE_CLI = path.resolve('test/domain/fixtures/fake-maestro.mjs');
 
 let api: Api | undefined;
+let audit: AuditServer | undefined;
 let calls: string;
 
 beforeEach(() => {
@@ -29,8 +32,11 @@ afterEach(async () => {
   delete process.env.FAKE_MAESTRO_CALLS;
   delete process.env.FAKE_MAESTRO_DELAY_MS;
   delete process.env.FAKE_MAESTRO_MODE;
+  delete process.env.FAKE_MAESTRO_READ_DATA;
   await api?.close();
   api = undefined;
+  await audit?.close();
+  audit = undefined;
 });
 
 /** The --output paths of the CLI calls so far. */
@@ -67,8 +73,12 @@ async function fixture(a: Api) {
   return { p, t1, t2 };
 }
 
+function sessionDirsOf(dir: string): string[] {
+  return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+}
+
 function sessionDirs(a: Api): string[] {
-  return fs.existsSync(a.config.sessionDir) ? fs.readdirSync(a.config.sessionDir).sort() : [];
+  return sessionDirsOf(a.config.sessionDir);
 }
 
 describe('cli mode: the CLI runs outside the write lock', () => {
@@ -152,6 +162,7 @@ describe('cli mode: the CLI runs outside the write lock', () => {
     const a = api!;
     const { p, t1 } = await fixture(a);
     process.env.FAKE_MAESTRO_DELAY_MS = '1000';
+    process.env.FAKE_MAESTRO_READ_DATA = '1'; // the fake reads the titles from DATA_DIR after its delay
     const { order, track } = tracker();
     const spawn = track('spawn', a.json('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1.id] }));
     await cliStarted(1);
@@ -162,7 +173,46 @@ describe('cli mode: the CLI runs outside the write lock', () => {
     expect(order).toEqual(['patch', 'spawn']);
     const body = res.json as { manifestPath: string };
     expect(cliCalls()).toEqual([body.manifestPath, body.manifestPath]);
-    await expectEvents(a, ['task:updated', 'session:spawn', 'task:session_added']);
+    const manifest = JSON.parse(fs.readFileSync(body.manifestPath, 'utf8'));
+    expect(manifest.tasks[0].title).toBe('renamed under the CLI');
+    const events = await expectEvents(a, ['task:updated', 'session:spawn', 'task:session_added']);
+    expect((events[1]!.data as { manifest: unknown }).manifest).toEqual(manifest);
+  });
+
+  it('the spawned task is renamed under every attempt: the last attempt runs the CLI inside the mutation, after a flush', async () => {
+    await api?.close(); // this one needs the SpawnHooks seam
+    api = undefined;
+    const config = testConfig({ MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: FAKE_CLI });
+    process.env.FAKE_MAESTRO_READ_DATA = '1';
+    let t1 = '';
+    let n = 0;
+    const hooks: SpawnHooks = {
+      afterManifest: async () => {
+        await audit!.ok('PATCH', `/api/tasks/${t1}`, { title: `rename ${++n}` });
+      },
+    };
+    audit = await startAudit({ config, spawnHooks: hooks });
+    const p = await audit.ok('POST', '/api/projects', { name: 'P', workingDir: '/tmp/p' });
+    t1 = (await audit.ok('POST', '/api/tasks', { projectId: p.id, title: 'T1' })).id;
+    await audit.drain(2);
+    const res = await audit.ok('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t1], strategy: 'queue' }, 201);
+    // Three attempts outside the lock, each followed by a rename; the third attempt's mutation then runs the CLI
+    // again inside itself, after tx.flush(), and the CLI reads the third rename from disk.
+    expect(cliCalls()).toEqual([res.manifestPath, res.manifestPath, res.manifestPath, res.manifestPath]);
+    expect(n).toBe(3);
+    const manifest = JSON.parse(fs.readFileSync(res.manifestPath, 'utf8'));
+    expect(manifest.tasks[0].title).toBe('rename 3');
+    const events = await audit.drain(6);
+    expect(events.map((e) => e.event)).toEqual([
+      'task:updated',
+      'task:updated',
+      'task:updated',
+      'session:spawn',
+      'task:session_added',
+      'queue:created',
+    ]);
+    expect(events[3]!.data.manifest).toEqual(manifest);
+    expect(sessionDirsOf(config.sessionDir)).toEqual([res.sessionId]);
   });
 
   it('the spawned task is deleted while the CLI runs: 404 task_not_found as a spawn serialised after it, nothing left', async () => {
