@@ -143,8 +143,8 @@ export interface Tx extends StoreReader {
   /** Record an event built beforehand (e.g. a LINK/UNLINK pair); the same as `emit(event.name, event.data)`. */
   emitEvent(event: StoreEvent): void;
   /**
-   * Write everything changed so far durably now, inside the mutation (spawn in cli mode needs the task files on
-   * disk before the CLI runs). If the callback later throws, memory and the flushed files are restored.
+   * Write everything changed so far durably now, inside the mutation, after every earlier mutation (a cli-mode
+   * spawn that runs the CLI inside its mutation needs the task files on disk first). If the callback later throws, memory and the flushed files are restored.
    */
   flush(): Promise<void>;
 }

@@ -136,7 +136,9 @@ describe('§8.6/§0.8 write failures in server mode', () => {
 describe('§0.8 serialisation around a slow cli-mode spawn', () => {
   const SLOW_CLI = path.resolve('test/audit/fixtures/slow-maestro.mjs');
   for (const mode of ['fail', 'ok']) {
-    it(`a mutation sent during the CLI run waits for it; events never interleave (CLI ${mode})`, async () => {
+    // The CLI runs outside the write lock (docs/decisions.md): a mutation sent during the CLI run is answered
+    // first and the spawn takes its place after it, exactly as if the mutation had been sent before the spawn.
+    it(`a mutation sent during the CLI run does not wait for it; events never interleave (CLI ${mode})`, async () => {
       process.env.SLOW_MAESTRO_MODE = mode;
       process.env.SLOW_MAESTRO_MS = '300';
       try {
@@ -148,13 +150,21 @@ describe('§0.8 serialisation around a slow cli-mode spawn', () => {
         const spawn = s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t.id], strategy: 'queue' });
         await new Promise((r) => setTimeout(r, 100));
         const put = s.call('PATCH', `/api/tasks/${t.id}`, { title: 'renamed' });
-        const [sp, pt] = await Promise.all([spawn, put]);
+        const answered: string[] = [];
+        const [sp, pt] = await Promise.all([
+          spawn.then((r) => (answered.push('spawn'), r)),
+          put.then((r) => (answered.push('patch'), r)),
+        ]);
         expect(pt.status).toBe(200);
+        expect(answered).toEqual(['patch', 'spawn']);
+        expect(pt.body.sessionIds).toEqual([]);
         const events = (await s.drain(mode === 'ok' ? 4 : 1)).map((e) => e.event);
         if (mode === 'ok') {
           expect(sp.status, sp.text).toBe(201);
-          expect(events).toEqual(['session:spawn', 'task:session_added', 'queue:created', 'task:updated']);
-          expect(pt.body.sessionIds).toEqual([sp.body.sessionId]);
+          expect(events).toEqual(['task:updated', 'session:spawn', 'task:session_added', 'queue:created']);
+          // The spawn committed after the rename: its link is on the renamed task.
+          const task = await s.ok('GET', `/api/tasks/${t.id}`);
+          expect(task).toMatchObject({ title: 'renamed', sessionIds: [sp.body.sessionId] });
         } else {
           expect(sp.status).toBe(500);
           expect(events).toEqual(['task:updated']);

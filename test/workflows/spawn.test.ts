@@ -421,7 +421,7 @@ describe('E20 cli mode (docs/behaviour.md §8.5) with a fake maestro CLI', () =>
     };
   }
 
-  it('runs the CLI with the arguments of docs/behaviour.md after the store files are on disk, then finalises its manifest', async () => {
+  it('runs the CLI with the arguments of docs/behaviour.md after the task files are on disk, then finalises its manifest', async () => {
     const res = await spawn({ taskIds: [t1.id, t2.id], skills: ['maestro-worker', 'extra'], strategy: 'tree' }, cliConfig('ok'));
     const id = res.sessionId;
     const seen = (await readJson(record)) as Record<string, unknown>;
@@ -444,8 +444,11 @@ describe('E20 cli mode (docs/behaviour.md §8.5) with a fake maestro CLI', () =>
       ],
       DATA_DIR: h.dataDir,
       SESSION_DIR: sessionDir,
-      sessionOnDisk: true,
-      tasksLinkedOnDisk: [true, true],
+      // §8.3: the task files are on disk before the CLI runs. The CLI runs outside the store's write lock and
+      // before the spawn's commit, so the new session and its links are not (the CLI does not read them, §11.16).
+      tasksOnDisk: [true, true],
+      sessionOnDisk: false,
+      tasksLinkedOnDisk: [false, false],
     });
     const manifest = (await readJson(res.manifestPath)) as Record<string, unknown>;
     expect(schema(manifest), JSON.stringify(schema.errors)).toBe(true);
@@ -482,10 +485,10 @@ describe('E20 cli mode (docs/behaviour.md §8.5) with a fake maestro CLI', () =>
     expect(h.events).toEqual([]);
   }
 
-  it('non-zero exit → 500 manifest_generation_failed and a full rollback (files had been flushed)', async () => {
+  it('non-zero exit → 500 manifest_generation_failed and a full rollback (nothing had been created)', async () => {
     await expectCliFailure(cliConfig('fail'), /^Failed to generate manifest: Manifest generation failed \(exit code 3\): .*something broke/);
-    // The CLI did see the flushed session: the rollback removed it again.
-    expect(((await readJson(record)) as { sessionOnDisk: boolean }).sessionOnDisk).toBe(true);
+    // The CLI ran before the spawn's commit: it saw the tasks but no session, and nothing of the spawn is left.
+    expect((await readJson(record)) as object).toMatchObject({ tasksOnDisk: [true, true], sessionOnDisk: false });
     const failure = log.lines.find(([level]) => level === 'error');
     expect(failure?.[2]).toMatchObject({ code: 'manifest_generation_failed', cliStdout: 'progress\n' });
   });
