@@ -1,6 +1,5 @@
 import type { Session, SessionTimelineEvent } from '../../generated/types/index.js';
 import type { StoreEvent, Tx } from '../store/index.js';
-import type { RequestStamps } from './request-stamps.js';
 
 /** A fresh `evt_…` id that no entry of this session uses yet (docs/behaviour.md §0.1). */
 export function newEntryId(tx: Tx, session: Session): string {
@@ -19,7 +18,7 @@ export function timelineEntry(tx: Tx, session: Session, type: string, message: s
  * side, and only when something was appended: adds the `task_started` timeline entry, stamps both, stores both
  * and returns the event pair `session:task_added` → `task:session_added`. Returns `[]` when already linked.
  */
-export function link(tx: Tx, stamps: RequestStamps, sessionId: string, taskId: string): StoreEvent[] {
+export function link(tx: Tx, sessionId: string, taskId: string): StoreEvent[] {
   const session = tx.getSession(sessionId);
   const task = tx.getTask(taskId);
   if (session === undefined || task === undefined) return [];
@@ -30,12 +29,12 @@ export function link(tx: Tx, stamps: RequestStamps, sessionId: string, taskId: s
     ...session,
     taskIds: addToSession ? [...session.taskIds, taskId] : session.taskIds,
     timeline: [...session.timeline, timelineEntry(tx, session, 'task_started', 'Task added to session', taskId)],
-    lastActivity: stamps.for('session', session.id, session.lastActivity),
+    lastActivity: tx.stamp('session', session.id),
   });
   tx.putTask({
     ...task,
     sessionIds: addToTask ? [...task.sessionIds, sessionId] : task.sessionIds,
-    updatedAt: stamps.for('task', task.id, task.updatedAt),
+    updatedAt: tx.stamp('task', task.id),
   });
   return [
     { name: 'session:task_added', data: { sessionId, taskId } },
@@ -48,7 +47,7 @@ export function link(tx: Tx, stamps: RequestStamps, sessionId: string, taskId: s
  * something was removed: adds the `task_completed` timeline entry, stamps, stores and returns the event pair
  * `session:task_removed` → `task:session_removed`. Returns `[]` when they were not linked.
  */
-export function unlink(tx: Tx, stamps: RequestStamps, sessionId: string, taskId: string): StoreEvent[] {
+export function unlink(tx: Tx, sessionId: string, taskId: string): StoreEvent[] {
   const session = tx.getSession(sessionId);
   if (session === undefined) return [];
   const task = tx.getTask(taskId);
@@ -59,13 +58,13 @@ export function unlink(tx: Tx, stamps: RequestStamps, sessionId: string, taskId:
     ...session,
     taskIds: inSession ? session.taskIds.filter((id) => id !== taskId) : session.taskIds,
     timeline: [...session.timeline, timelineEntry(tx, session, 'task_completed', 'Removed task from session', taskId)],
-    lastActivity: stamps.for('session', session.id, session.lastActivity),
+    lastActivity: tx.stamp('session', session.id),
   });
   if (task !== undefined) {
     tx.putTask({
       ...task,
       sessionIds: inTask ? task.sessionIds.filter((id) => id !== sessionId) : task.sessionIds,
-      updatedAt: stamps.for('task', task.id, task.updatedAt),
+      updatedAt: tx.stamp('task', task.id),
     });
   }
   return [

@@ -3,7 +3,6 @@ import type { Session, SessionTimelineEvent } from '../../generated/types/index.
 import type { StoreEvent, Tx } from '../store/index.js';
 import { isTerminalSessionStatus } from './input.js';
 import { timelineEntry } from './links.js';
-import type { RequestStamps } from './request-stamps.js';
 
 /**
  * What E14 and E20 decide about a new session (docs/behaviour.md §1.4, §2.0.3): these keys, and any other key of the
@@ -48,7 +47,7 @@ export function buildNewSession(tx: Tx, spec: NewSessionSpec, host: HostFacts): 
  * The task side of a new session (E14, E20): the session id is appended to each task's `sessionIds` unless
  * present, and the task is stamped. Returns `task:session_added` per task, in `taskIds` order.
  */
-export function attachTasksToNewSession(tx: Tx, stamps: RequestStamps, session: Session): StoreEvent[] {
+export function attachTasksToNewSession(tx: Tx, session: Session): StoreEvent[] {
   const events: StoreEvent[] = [];
   for (const taskId of session.taskIds) {
     const task = tx.getTask(taskId);
@@ -56,7 +55,7 @@ export function attachTasksToNewSession(tx: Tx, stamps: RequestStamps, session: 
     tx.putTask({
       ...task,
       sessionIds: task.sessionIds.includes(session.id) ? task.sessionIds : [...task.sessionIds, session.id],
-      updatedAt: stamps.for('task', task.id, task.updatedAt),
+      updatedAt: tx.stamp('task', task.id),
     });
     events.push({ name: 'task:session_added', data: { taskId, sessionId: session.id } });
   }

@@ -37,7 +37,7 @@ export function createProjectHandlers({ store }: { store: Store }): ProjectHandl
         const current = tx.getProject(input.params.id);
         if (current === undefined) throw projectNotFound();
         const body = input.readBody();
-        const project: Project = { ...projectWithUpdate(current, body), updatedAt: tx.bump(current.updatedAt) };
+        const project: Project = { ...projectWithUpdate(current, body), updatedAt: tx.stamp('project', current.id) };
         tx.putProject(project);
         tx.emit('project:updated', project);
         return project;

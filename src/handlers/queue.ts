@@ -15,7 +15,6 @@ import {
 } from '../queue/queue-ops.js';
 import type { Store, StoreReader, Tx } from '../store/index.js';
 import { emitAll, link } from './links.js';
-import { RequestStamps } from './request-stamps.js';
 
 type QueueHandlers = Pick<
   Handlers,
@@ -49,7 +48,6 @@ function requireQueue(reader: StoreReader, sessionId: string): { session: Sessio
  */
 function recordItemChange(
   tx: Tx,
-  stamps: RequestStamps,
   operation: QueueItemOperation,
   queue: QueueState,
   item: QueueItem,
@@ -62,14 +60,14 @@ function recordItemChange(
   tx.emit('queue:updated', { sessionId: queue.sessionId, queue });
   const task = tx.getTask(item.taskId);
   if (task === undefined) return;
-  const updated = { ...task, sessionStatus: sessionStatusFor(operation), updatedAt: stamps.for('task', task.id, task.updatedAt) };
+  const updated = { ...task, sessionStatus: sessionStatusFor(operation), updatedAt: tx.stamp('task', task.id) };
   tx.putTask(updated);
   tx.emit('task:updated', updated);
 }
 
 /** The queue clock of one request: item stamps use `now`, the queue's `updatedAt` moves forward (§0.2). */
-function clockFor(tx: Tx, stamps: RequestStamps, queue: QueueState): { now: number; stamp: number } {
-  return { now: tx.now, stamp: stamps.for('queue', queue.sessionId, queue.updatedAt) };
+function clockFor(tx: Tx, queue: QueueState): { now: number; stamp: number } {
+  return { now: tx.now, stamp: tx.stamp('queue', queue.sessionId) };
 }
 
 /** Session queues, docs/behaviour.md §2.6 and §9 (E27–E34). */
@@ -95,11 +93,10 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
     async startQueueItem({ params }) {
       return store.mutate((tx) => {
         const { queue } = requireQueue(tx, params.id);
-        const stamps = new RequestStamps(tx);
-        const change = startQueueItem(queue, clockFor(tx, stamps, queue));
+        const change = startQueueItem(queue, clockFor(tx, queue));
         // The empty answer changes nothing: no write, no event.
         if (!change.changed) return change.body as StartQueueItemResult;
-        recordItemChange(tx, stamps, 'start', change.queue, change.item);
+        recordItemChange(tx, 'start', change.queue, change.item);
         return change.body as StartQueueItemResult;
       });
     },
@@ -108,9 +105,8 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
     async completeQueueItem({ params }) {
       return store.mutate((tx) => {
         const { queue } = requireQueue(tx, params.id);
-        const stamps = new RequestStamps(tx);
-        const change = completeQueueItem(queue, clockFor(tx, stamps, queue));
-        recordItemChange(tx, stamps, 'complete', change.queue, change.item);
+        const change = completeQueueItem(queue, clockFor(tx, queue));
+        recordItemChange(tx, 'complete', change.queue, change.item);
         return change.body;
       });
     },
@@ -124,9 +120,8 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
       return store.mutate((tx) => {
         const { queue } = requireQueue(tx, input.params.id);
         const body = input.readBody();
-        const stamps = new RequestStamps(tx);
-        const change = failQueueItem(queue, body.reason, clockFor(tx, stamps, queue));
-        recordItemChange(tx, stamps, 'fail', change.queue, change.item, change.reason);
+        const change = failQueueItem(queue, body.reason, clockFor(tx, queue));
+        recordItemChange(tx, 'fail', change.queue, change.item, change.reason);
         return change.body;
       });
     },
@@ -135,9 +130,8 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
     async skipQueueItem({ params }) {
       return store.mutate((tx) => {
         const { queue } = requireQueue(tx, params.id);
-        const stamps = new RequestStamps(tx);
-        const change = skipQueueItem(queue, clockFor(tx, stamps, queue));
-        recordItemChange(tx, stamps, 'skip', change.queue, change.item);
+        const change = skipQueueItem(queue, clockFor(tx, queue));
+        recordItemChange(tx, 'skip', change.queue, change.item);
         return change.body;
       });
     },
@@ -157,10 +151,9 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
         const { session, queue } = requireQueue(tx, input.params.id);
         const { taskId } = input.readBody();
         if (tx.getTask(taskId) === undefined) throw notFound('NOT_FOUND', 'Task not found');
-        const stamps = new RequestStamps(tx);
-        const change = pushQueueItem(queue, taskId, clockFor(tx, stamps, queue));
+        const change = pushQueueItem(queue, taskId, clockFor(tx, queue));
         tx.putQueue(change.queue);
-        const linkEvents = link(tx, stamps, session.id, taskId);
+        const linkEvents = link(tx, session.id, taskId);
         tx.emit('queue:updated', { sessionId: session.id, queue: change.queue });
         emitAll(tx, linkEvents);
         return change.body;

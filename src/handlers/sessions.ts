@@ -8,7 +8,6 @@ import type { Store, StoreEvent } from '../store/index.js';
 import { dedupeIds, isTerminalSessionStatus, normaliseSessionStatus } from './input.js';
 import { diffIds, emitAll, link, newEntryId, timelineEntry, unlink } from './links.js';
 import { attachTasksToNewSession, buildNewSession, type HostFacts } from './new-session.js';
-import { RequestStamps } from './request-stamps.js';
 
 type SessionHandlers = Pick<
   Handlers,
@@ -60,7 +59,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
           host,
         );
         tx.putSession(session);
-        const taskEvents = attachTasksToNewSession(tx, new RequestStamps(tx), session);
+        const taskEvents = attachTasksToNewSession(tx, session);
         if (body._suppressCreatedEvent !== true) tx.emit('session:created', session);
         emitAll(tx, taskEvents);
         if (session.strategy === 'queue') {
@@ -92,15 +91,14 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
             if (tx.getTask(taskId) === undefined) throw notFound('TASK_NOT_FOUND', 'Task not found');
           }
         }
-        const stamps = new RequestStamps(tx);
 
         // 1. Associations first, so that the LINK/UNLINK timeline entries precede the body's own entries.
         const linkEvents: StoreEvent[] = [];
         const unlinkEvents: StoreEvent[] = [];
         if (taskIds !== undefined) {
           const { added, removed } = diffIds(current.taskIds, taskIds);
-          for (const taskId of removed) unlinkEvents.push(...unlink(tx, stamps, current.id, taskId));
-          for (const taskId of added) linkEvents.push(...link(tx, stamps, current.id, taskId));
+          for (const taskId of removed) unlinkEvents.push(...unlink(tx, current.id, taskId));
+          for (const taskId of added) linkEvents.push(...link(tx, current.id, taskId));
         }
 
         const next: Session = sessionWithUpdate(tx.getSession(current.id)!, body);
@@ -145,7 +143,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
           next.timeline = timeline;
         }
         // 7.
-        next.lastActivity = stamps.for('session', current.id, current.lastActivity);
+        next.lastActivity = tx.stamp('session', current.id);
         tx.putSession(next);
         tx.emit('session:updated', next);
         emitAll(tx, unlinkEvents);
@@ -162,14 +160,13 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       return store.mutate((tx) => {
         const session = tx.getSession(params.id);
         if (session === undefined) throw sessionNotFound();
-        const stamps = new RequestStamps(tx);
         for (const taskId of session.taskIds) {
           const task = tx.getTask(taskId);
           if (task === undefined) continue;
           tx.putTask({
             ...task,
             sessionIds: task.sessionIds.filter((id) => id !== session.id),
-            updatedAt: stamps.for('task', task.id, task.updatedAt),
+            updatedAt: tx.stamp('task', task.id),
           });
           tx.emit('task:session_removed', { taskId, sessionId: session.id });
           tx.emit('session:task_removed', { sessionId: session.id, taskId });
@@ -188,7 +185,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
         if (session === undefined) throw notFound('NOT_FOUND', 'Session not found');
         const entry: SessionEvent = { id: newEntryId(tx, session), timestamp: tx.now, type: body.type };
         if ('data' in body) entry.data = body.data;
-        const next = { ...session, events: [...session.events, entry], lastActivity: tx.bump(session.lastActivity) };
+        const next = { ...session, events: [...session.events, entry], lastActivity: tx.stamp('session', session.id) };
         tx.putSession(next);
         tx.emit('session:updated', next);
         return next;
@@ -202,7 +199,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
         if (session === undefined) throw notFound('NOT_FOUND', 'Session not found');
         const entry = timelineEntry(tx, session, body.type ?? requestDefaults.SessionTimelineCreateRequest.type, body.message, body.taskId);
         if (body.metadata !== undefined) entry.metadata = body.metadata;
-        const next = { ...session, timeline: [...session.timeline, entry], lastActivity: tx.bump(session.lastActivity) };
+        const next = { ...session, timeline: [...session.timeline, entry], lastActivity: tx.stamp('session', session.id) };
         tx.putSession(next);
         tx.emit('session:updated', next);
         return next;
@@ -214,7 +211,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       return store.mutate((tx) => {
         if (tx.getSession(params.id) === undefined) throw notFound('NOT_FOUND', 'Session not found');
         if (tx.getTask(params.taskId) === undefined) throw notFound('NOT_FOUND', 'Task not found');
-        emitAll(tx, link(tx, new RequestStamps(tx), params.id, params.taskId));
+        emitAll(tx, link(tx, params.id, params.taskId));
         return tx.getSession(params.id)!;
       });
     },
@@ -224,7 +221,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
       return store.mutate((tx) => {
         if (tx.getSession(params.id) === undefined) throw notFound('NOT_FOUND', 'Session not found');
         if (tx.getTask(params.taskId) === undefined) throw notFound('NOT_FOUND', 'Task not found');
-        emitAll(tx, unlink(tx, new RequestStamps(tx), params.id, params.taskId));
+        emitAll(tx, unlink(tx, params.id, params.taskId));
         return tx.getSession(params.id)!;
       });
     },

@@ -13,7 +13,6 @@ import type { Store, StoreEvent, StoreReader, Tx } from '../store/index.js';
 import { resolveTemplateForRole } from '../templates/resolve.js';
 import { dedupeIds } from './input.js';
 import { attachTasksToNewSession, buildNewSession, type HostFacts } from './new-session.js';
-import { RequestStamps } from './request-stamps.js';
 
 type SpawnHandlers = Pick<Handlers, 'spawnSession'>;
 
@@ -273,7 +272,7 @@ export function createSpawnHandlers({
       host,
     );
     tx.putSession(session);
-    const events = attachTasksToNewSession(tx, new RequestStamps(tx), session);
+    const events = attachTasksToNewSession(tx, session);
     if (plan.strategy === 'queue') {
       const queue = createQueue(id, plan.taskIds, tx.now);
       tx.putQueue(queue);

@@ -5,7 +5,6 @@ import { notFound } from '../contract-error.js';
 import type { Store, StoreEvent } from '../store/index.js';
 import { dedupeIds, normaliseTaskStatus } from './input.js';
 import { diffIds, emitAll, link, timelineEntry, unlink } from './links.js';
-import { RequestStamps } from './request-stamps.js';
 
 type TaskHandlers = Pick<
   Handlers,
@@ -53,8 +52,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
         const current = tx.getTask(input.params.id);
         if (current === undefined) throw taskNotFound();
         const body = input.readBody();
-        const stamps = new RequestStamps(tx);
-        const stamp = stamps.for('task', current.id, current.updatedAt);
+        const stamp = tx.stamp('task', current.id);
 
         let next: Task = { ...current, updatedAt: stamp };
         let sessionIds: string[] | undefined;
@@ -78,8 +76,8 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
         const linkEvents: StoreEvent[] = [];
         if (sessionIds !== undefined) {
           const { added, removed } = diffIds(current.sessionIds, sessionIds);
-          for (const sessionId of removed) linkEvents.push(...unlink(tx, stamps, sessionId, current.id));
-          for (const sessionId of added) linkEvents.push(...link(tx, stamps, sessionId, current.id));
+          for (const sessionId of removed) linkEvents.push(...unlink(tx, sessionId, current.id));
+          for (const sessionId of added) linkEvents.push(...link(tx, sessionId, current.id));
           // The final list is exactly the (deduplicated) list that was sent, in its order.
           next = { ...tx.getTask(current.id)!, sessionIds };
           tx.putTask(next);
@@ -100,7 +98,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
         const next = {
           ...session,
           timeline: [...session.timeline, timelineEntry(tx, session, type, body.message, params.id)],
-          lastActivity: tx.bump(session.lastActivity),
+          lastActivity: tx.stamp('session', session.id),
         };
         tx.putSession(next);
         tx.emit('session:updated', next);
@@ -126,7 +124,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
           tx.putSession({
             ...session,
             taskIds: session.taskIds.filter((id) => id !== task.id),
-            lastActivity: tx.bump(session.lastActivity),
+            lastActivity: tx.stamp('session', session.id),
           });
         }
         tx.deleteTask(task.id);

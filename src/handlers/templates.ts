@@ -57,7 +57,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
         const current = tx.getTemplate(input.params.id);
         if (current === undefined) throw templateNotFound();
         const body = input.readBody();
-        const template: Template = { ...templateWithUpdate(current, body), updatedAt: tx.bump(current.updatedAt) };
+        const template: Template = { ...templateWithUpdate(current, body), updatedAt: tx.stamp('template', current.id) };
         tx.putTemplate(template);
         tx.emit('template:updated', template);
         return template;
@@ -75,7 +75,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
         const template: Template = {
           ...current,
           content: defaultTemplateTexts[current.role],
-          updatedAt: tx.bump(current.updatedAt),
+          updatedAt: tx.stamp('template', current.id),
         };
         tx.putTemplate(template);
         tx.emit('template:updated', template);

@@ -119,8 +119,15 @@ export interface StoreReader {
 export interface Tx extends StoreReader {
   /** The request's single clock reading (docs/behaviour.md §0.2). */
   readonly now: number;
-  /** A stamp for a changed entity: max(now, prev + 1) (docs/behaviour.md §0.2). */
+  /** A stamp for a changed entity: max(now, prev + 1) (docs/behaviour.md §0.2). Handlers use `stamp`. */
   bump(prev: number): number;
+  /**
+   * The request's stamp for one entity (docs/behaviour.md §0.2), the same on every call within the mutation:
+   * `max(now, previous + 1)` from the entity's stamp before the mutation (`lastActivity` for a session,
+   * `updatedAt` otherwise), or `now` for an entity the mutation creates. So no entity is stamped twice by one
+   * request, however many steps change it (a PATCH that also links it, say).
+   */
+  stamp(kind: EntityKind, id: string): number;
   /** A fresh id of the kind, unique among existing entities of that kind (and not rejected by `taken`). */
   newId(prefix: IdPrefix, taken?: (id: string) => boolean): string;
   /** Insert or replace. Always pass a new object, never a stored one changed in place. */
@@ -206,6 +213,11 @@ function compareCreated(a: { createdAt: number; id: string }, b: { createdAt: nu
 
 function compareStarted(a: Session, b: Session): number {
   return a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The stamp field an entity's stamp rule reads: `lastActivity` for a session, `updatedAt` otherwise. */
+function stampOf(kind: EntityKind, entity: AnyEntity): number {
+  return kind === 'session' ? (entity as Session).lastActivity : (entity as Project).updatedAt;
 }
 
 function usableId(id: unknown): id is string {
@@ -933,6 +945,8 @@ class TxImpl implements Tx {
   closed = false;
   readonly events: StoreEvent[] = [];
   private readonly touches = new Map<string, Touch>();
+  /** `stamp` results of this mutation, by kind and id. */
+  private readonly stamps = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -963,6 +977,18 @@ class TxImpl implements Tx {
 
   bump(prev: number): number {
     return Math.max(this.now, prev + 1);
+  }
+
+  stamp(kind: EntityKind, id: string): number {
+    const key = `${kind}\u0000${id}`;
+    let stamp = this.stamps.get(key);
+    if (stamp === undefined) {
+      const touched = this.touches.get(key);
+      const before = touched !== undefined ? touched.before : this.store.current(kind, id);
+      stamp = before === undefined ? this.now : this.bump(stampOf(kind, before));
+      this.stamps.set(key, stamp);
+    }
+    return stamp;
   }
 
   newId(prefix: IdPrefix, taken?: (id: string) => boolean): string {

@@ -166,6 +166,28 @@ describe('mutate: time (docs/behaviour.md §0.2)', () => {
     await store.close();
   });
 
+  it('tx.stamp: one stamp per entity per mutation, from its stamp before the mutation; now for a new entity', async () => {
+    const dataDir = await tempDir();
+    const clock = new ManualClock(10_000);
+    const store = await Store.open({ dataDir, clock });
+    await store.mutate((tx) => {
+      tx.putProject(project('p', { createdAt: 1, updatedAt: 20_000 }));
+      tx.putTask(task('t', 'p', { createdAt: 1, updatedAt: 5 }));
+      tx.putSession(session('s', 'p', { startedAt: 1, lastActivity: 30_000 }));
+    });
+    const seen = await store.mutate((tx) => {
+      const first = tx.stamp('task', 't');
+      // A change inside the mutation does not move the stamp again.
+      tx.putTask({ ...tx.getTask('t')!, title: 'x', updatedAt: first });
+      const again = tx.stamp('task', 't');
+      const sessionStamp = tx.stamp('session', 's');
+      tx.putProject(project('p2', { createdAt: tx.now, updatedAt: tx.now }));
+      return { first, again, project: tx.stamp('project', 'p'), sessionStamp, created: tx.stamp('project', 'p2'), missing: tx.stamp('task', 'nope') };
+    });
+    expect(seen).toEqual({ first: 10_000, again: 10_000, project: 20_001, sessionStamp: 30_001, created: 10_000, missing: 10_000 });
+    await store.close();
+  });
+
   it('tx.newId makes ids with tx.now that avoid existing ids and skipped session files', async () => {
     const dataDir = await tempDir();
     await mkdir(join(dataDir, 'sessions'), { recursive: true });
