@@ -20,7 +20,7 @@ const HANDLED = new Set([
   ...UPPER, ...LOWER,
 ]);
 
-// Where subschemas sit, for `withoutText`: one schema, a list of schemas, or a map of name → schema.
+// Where subschemas sit, for `without`: one schema, a list of schemas, or a map of name → schema.
 const SUBSCHEMA = new Set([
   'items', 'additionalProperties', 'additionalItems', 'not', 'if', 'then', 'else', 'contains', 'propertyNames',
   'unevaluatedItems', 'unevaluatedProperties',
@@ -29,24 +29,28 @@ const SUBSCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
 const SUBSCHEMA_MAPS = new Set(['properties', 'patternProperties', 'dependentSchemas', '$defs', 'definitions']);
 
 /**
- * The schema without its descriptive keywords (`description`, `title`, `example(s)`) at any depth. Used for the
- * keywords this file does not walk into (`if`/`then`/`else`, `not`, `allOf`, …): when they differ only in text,
- * the change is `description-changed` (info), not a constraint change. Property names and the values of other
- * keywords (`enum`, `const`, `default`, `x-…`) are kept as they are.
+ * The schema without the keywords `drop` names, at any depth. Used for the keywords this file does not walk into
+ * (`if`/`then`/`else`, `not`, `allOf`, …): when they differ only in text (`description`, `title`, `example(s)`)
+ * the change is `description-changed`, when they differ only in text and `x-` extensions it is
+ * `extension-changed` (both info), not a constraint change. Property names and the values of other keywords
+ * (`enum`, `const`, `default`) are kept as they are.
  */
-function withoutText(schema: unknown): unknown {
+function without(schema: unknown, drop: (key: string) => boolean): unknown {
   if (!isObject(schema)) return schema;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
-    if (DESCRIPTIVE.has(key) || EXAMPLES.has(key)) continue;
-    if (SUBSCHEMA.has(key)) out[key] = withoutText(value);
-    else if (SUBSCHEMA_LISTS.has(key) && Array.isArray(value)) out[key] = value.map(withoutText);
+    if (drop(key)) continue;
+    if (SUBSCHEMA.has(key)) out[key] = without(value, drop);
+    else if (SUBSCHEMA_LISTS.has(key) && Array.isArray(value)) out[key] = value.map((v) => without(v, drop));
     else if (SUBSCHEMA_MAPS.has(key) && isObject(value)) {
-      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, withoutText(sub)]));
+      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, without(sub, drop)]));
     } else out[key] = value;
   }
   return out;
 }
+
+const isText = (key: string): boolean => DESCRIPTIVE.has(key) || EXAMPLES.has(key);
+const isTextOrExtension = (key: string): boolean => isText(key) || key.startsWith('x-');
 
 export interface SchemaCompareOptions {
   /** the root of a request body: the order of `properties` is the validation order (spec conventions §2.1) */
@@ -288,8 +292,10 @@ export function compareSchemas(
     if (EXAMPLES.has(key)) out.add('example-changed', location, `${key} changed`);
     else if (key.startsWith('x-')) out.add('extension-changed', location, text);
     else if (ANNOTATIONS.has(key)) out.add('annotation-changed', location, text);
-    else if (canonical(withoutText(oldSchema[key])) === canonical(withoutText(newSchema[key]))) {
+    else if (canonical(without(oldSchema[key], isText)) === canonical(without(newSchema[key], isText))) {
       out.add('description-changed', location, `descriptions inside ${key} changed`);
+    } else if (canonical(without(oldSchema[key], isTextOrExtension)) === canonical(without(newSchema[key], isTextOrExtension))) {
+      out.add('extension-changed', location, `x- extensions inside ${key} changed`);
     } else emit('constraint-changed', location, text);
   }
 }

@@ -50,6 +50,13 @@ describe('text inside if/then/else', () => {
     expect(changes).toContainEqual(['info', 'description-changed', 'POST /api/things request.body']);
   });
 
+  it('an x- extension added there (x-apply on an else property) is info only', () => {
+    const withExtension = body('same');
+    const elseProps = (withExtension.else as { properties: Record<string, Record<string, unknown>> }).properties;
+    elseProps.description!['x-apply'] = 'handler';
+    expect(report(body('same'), withExtension)).toEqual([['info', 'extension-changed', 'POST /api/things request.body']]);
+  });
+
   it('a changed type of a property named "description" there is still a breaking constraint change', () => {
     expect(report(body('same'), body('same', { elseType: 'integer' }))).toContainEqual([
       'breaking',
