@@ -20,7 +20,7 @@ import type { Dirent } from 'node:fs';
 import { isUnsafeId } from '../ids.js';
 import { isTempFileName } from './atomic-file.js';
 import type { EntityKind, Project, QueueState, Session, Task, Template } from './entities.js';
-import { keepUnknownKeys, serializeEntity } from './entities.js';
+import { serializeEntity } from './entities.js';
 import { entityFields } from '../../generated/model/index.js';
 import { StoreStartupError } from './errors.js';
 import type { StoreIO } from './io.js';
@@ -219,8 +219,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   for (const file of (await scan(layout.projectsDir)).files) {
     const raw = await readObject(file, 'id');
     if (raw === undefined) continue;
-    const { entity, changed, unknown } = migrateProject(raw, ctx);
-    data.projects.set(entity.id, keepUnknownKeys(entity, unknown));
+    const { entity, changed } = migrateProject(raw, ctx);
+    data.projects.set(entity.id, entity);
     intern(entity.id);
     note('project', entity.id, changed);
   }
@@ -260,8 +260,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
         duplicate('task', id, file.path, keptTaskPath(id));
         continue;
       }
-      const { entity, changed, unknown } = migrateTask(raw, ctx);
-      data.tasks.set(id, keepUnknownKeys(entity, unknown));
+      const { entity, changed } = migrateTask(raw, ctx);
+      data.tasks.set(id, entity);
       note('task', id, changed);
     }
   }
@@ -283,8 +283,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       duplicate('task', id, file.path, keptTaskPath(id));
       continue;
     }
-    const { entity, unknown } = migrateTask(raw, ctx);
-    data.tasks.set(id, keepUnknownKeys(entity, unknown));
+    const { entity } = migrateTask(raw, ctx);
+    data.tasks.set(id, entity);
     legacyTaskPaths.set(id, file.path);
     writeBack.set(`task:${id}`, { kind: 'task', id, legacyPath: file.path });
   }
@@ -306,8 +306,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       const vars = env as Record<string, unknown>;
       for (const k in vars) vars[k] = intern(vars[k]);
     }
-    const { entity, changed, unknown } = migrateSession(raw, ctx);
-    data.sessions.set(entity.id, keepUnknownKeys(entity, unknown));
+    const { entity, changed } = migrateSession(raw, ctx);
+    data.sessions.set(entity.id, entity);
     note('session', entity.id, changed);
   }
 
@@ -321,8 +321,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       await quarantine(file.path, `role ${JSON.stringify(raw.role)} is not a Role`);
       continue;
     }
-    const { entity, changed, unknown } = migrateTemplate(raw, ctx);
-    data.templates.set(entity.id, keepUnknownKeys(entity, unknown));
+    const { entity, changed } = migrateTemplate(raw, ctx);
+    data.templates.set(entity.id, entity);
     note('template', entity.id, changed);
   }
 
@@ -334,8 +334,8 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
       await quarantine(file.path, `its session ${String(raw.sessionId)} does not exist`);
       continue;
     }
-    const { entity, changed, unknown } = migrateQueue(raw, ctx);
-    data.queues.set(entity.sessionId, keepUnknownKeys(entity, unknown));
+    const { entity, changed } = migrateQueue(raw, ctx);
+    data.queues.set(entity.sessionId, entity);
     note('queue', entity.sessionId, changed);
   }
 

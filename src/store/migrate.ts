@@ -20,7 +20,8 @@
  * - QueueState gets the createdAt/updatedAt rule of the other entities (the table omits it; both are required).
  */
 import type { Project, QueueState, Session, Task, Template } from './entities.js';
-import { type FieldShape, RoleValues, type StoredKind, entityFields } from '../../generated/model/index.js';
+import { type FieldShape, type JsonType, RoleValues, type StoredKind, entityFields } from '../../generated/model/index.js';
+import { keepUnknownKeys } from './entities.js';
 
 export interface MigrationContext {
   /** The load's single clock reading (docs/behaviour.md §0.2), used for missing stamps. */
@@ -43,8 +44,13 @@ type Raw = Record<string, unknown>;
 export function fitsShape(value: unknown, shape: FieldShape): boolean {
   if (shape.enum !== undefined && !shape.enum.includes(value as string)) return false;
   if (shape.const !== undefined && value !== shape.const) return false;
-  if (shape.types.length === 0) return true;
-  for (const type of shape.types) {
+  return fitsTypes(value, shape.types);
+}
+
+/** Whether a value has one of these JSON types; an empty list admits any value. */
+function fitsTypes(value: unknown, types: readonly JsonType[]): boolean {
+  if (types.length === 0) return true;
+  for (const type of types) {
     switch (type) {
       case 'null':
         if (value === null) return true;
@@ -131,7 +137,7 @@ class Editor {
       const present = key in this.obj;
       const value = this.obj[key];
       if (present && fitsShape(value, shape)) {
-        if (shape.items !== undefined && Array.isArray(value)) this.dropBadItems(key, value, shape);
+        if (shape.items !== undefined && Array.isArray(value)) this.dropBadItems(key, value, shape.items);
         continue;
       }
       if (shape.default !== undefined) this.set(key, structuredClone(shape.default));
@@ -140,17 +146,15 @@ class Editor {
   }
 
   /** String (or other primitive) arrays drop elements of the wrong type; arrays of objects are left alone. */
-  private dropBadItems(key: string, value: unknown[], shape: FieldShape): void {
-    const items = shape.items!;
+  private dropBadItems(key: string, value: unknown[], items: readonly JsonType[]): void {
     if (items.includes('object') || items.includes('array')) return;
-    const itemShape: FieldShape = { types: items, required: true };
-    let bad = 0;
-    for (const el of value) if (!fitsShape(el, itemShape)) bad++;
-    if (bad > 0) this.set(key, value.filter((el) => fitsShape(el, itemShape)));
+    if (value.every((el) => fitsTypes(el, items))) return;
+    this.set(key, value.filter((el) => fitsTypes(el, items)));
   }
 
+  /** The migrated entity, carrying the keys the running spec does not know (docs/behaviour.md §14.2). */
   result<T>(): Migrated<T> {
-    return { entity: this.obj as unknown as T, changed: this.changed, ...(this.unknown !== undefined && { unknown: this.unknown }) };
+    return { entity: keepUnknownKeys(this.obj, this.unknown) as unknown as T, changed: this.changed };
   }
 }
 
