@@ -2,6 +2,7 @@ import { projectFromCreate, projectWithUpdate } from '../../generated/model/inde
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Project } from '../../generated/types/index.js';
 import { ContractError, notFound } from '../contract-error.js';
+import { found } from './found.js';
 import type { Store } from '../store/index.js';
 
 type ProjectHandlers = Pick<Handlers, 'listProjects' | 'createProject' | 'getProject' | 'updateProject' | 'deleteProject'>;
@@ -28,14 +29,13 @@ export function createProjectHandlers({ store }: { store: Store }): ProjectHandl
 
     /** docs/behaviour.md §2.2 E3 */
     async getProject({ params }) {
-      return store.getProject(params.id) ?? Promise.reject(projectNotFound());
+      return found(store.getProject(params.id), projectNotFound);
     },
 
     /** docs/behaviour.md §2.2 E4: lookup → name → workingDir → description; an empty body still stamps and emits. */
     async updateProject(input) {
       return store.mutate((tx) => {
-        const current = tx.getProject(input.params.id);
-        if (current === undefined) throw projectNotFound();
+        const current = found(tx.getProject(input.params.id), projectNotFound);
         const body = input.readBody();
         const project: Project = { ...projectWithUpdate(current, body), updatedAt: tx.stamp('project', current.id) };
         tx.putProject(project);
@@ -47,8 +47,7 @@ export function createProjectHandlers({ store }: { store: Store }): ProjectHandl
     /** docs/behaviour.md §2.2 E5: lookup → tasks → sessions; nothing cascades. */
     async deleteProject({ params }) {
       return store.mutate((tx) => {
-        const project = tx.getProject(params.id);
-        if (project === undefined) throw projectNotFound();
+        const project = found(tx.getProject(params.id), projectNotFound);
         const tasks = tx.countTasksOfProject(project.id);
         if (tasks > 0) {
           throw new ContractError(400, 'PROJECT_HAS_DEPENDENCIES', `Cannot delete project with ${tasks} existing task(s)`);

@@ -11,6 +11,7 @@ import {
   sessionStatusFor,
   skipQueueItem,
   startQueueItem,
+  type QueueClock,
   type QueueItemOperation,
 } from '../queue/queue-ops.js';
 import type { Store, StoreReader, Tx } from '../store/index.js';
@@ -39,6 +40,19 @@ function requireQueue(reader: StoreReader, sessionId: string): { session: Sessio
   const queue = reader.getQueue(sessionId);
   if (queue === undefined) throw notFound('NOT_FOUND', 'Queue not found');
   return { session, queue };
+}
+
+/** complete / skip: Q1–Q3, the queue operation, then its records and events; the answer is the operation's body. */
+function applyItemChange<Body>(
+  tx: Tx,
+  sessionId: string,
+  operation: 'complete' | 'skip',
+  change: (queue: QueueState, clock: QueueClock) => { queue: QueueState; item: QueueItem; body: Body },
+): Body {
+  const { queue } = requireQueue(tx, sessionId);
+  const result = change(queue, clockFor(tx, queue));
+  recordItemChange(tx, operation, result.queue, result.item);
+  return result.body;
 }
 
 /**
@@ -103,12 +117,7 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
 
     /** docs/behaviour.md §9.3 E30 complete. Events: `queue:item_completed` → `queue:updated` → `task:updated` (`completed`). */
     async completeQueueItem({ params }) {
-      return store.mutate((tx) => {
-        const { queue } = requireQueue(tx, params.id);
-        const change = completeQueueItem(queue, clockFor(tx, queue));
-        recordItemChange(tx, 'complete', change.queue, change.item);
-        return change.body;
-      });
+      return store.mutate((tx) => applyItemChange(tx, params.id, 'complete', completeQueueItem));
     },
 
     /**
@@ -128,12 +137,7 @@ export function createQueueHandlers({ store }: { store: Store }): QueueHandlers 
 
     /** docs/behaviour.md §9.3 E32 skip: the processing item, else the first queued one. Events: item_skipped → updated → task. */
     async skipQueueItem({ params }) {
-      return store.mutate((tx) => {
-        const { queue } = requireQueue(tx, params.id);
-        const change = skipQueueItem(queue, clockFor(tx, queue));
-        recordItemChange(tx, 'skip', change.queue, change.item);
-        return change.body;
-      });
+      return store.mutate((tx) => applyItemChange(tx, params.id, 'skip', skipQueueItem));
     },
 
     /** docs/behaviour.md §2.6 E33: Q1–Q3 → `{items, stats}`. */

@@ -2,9 +2,10 @@ import { requestDefaults, sessionFromCreate, sessionWithUpdate } from '../../gen
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Session, SessionEvent, SessionTimelineEvent } from '../../generated/types/index.js';
 import { notFound, validationError } from '../contract-error.js';
+import { found } from './found.js';
 import { isValidClientSessionId } from '../ids.js';
 import { createQueue } from '../queue/queue-ops.js';
-import type { Store, StoreEvent } from '../store/index.js';
+import type { Store, StoreEvent, Tx } from '../store/index.js';
 import { dedupeIds, isTerminalSessionStatus, normaliseSessionStatus } from './input.js';
 import { diffIds, emitAll, link, newEntryId, timelineEntry, unlink } from './links.js';
 import { attachTasksToNewSession, buildNewSession, type HostFacts } from './new-session.js';
@@ -73,7 +74,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
 
     /** docs/behaviour.md §2.4 E15 */
     async getSession({ params }) {
-      return store.getSession(params.id) ?? Promise.reject(sessionNotFound());
+      return found(store.getSession(params.id), sessionNotFound);
     },
 
     /**
@@ -82,8 +83,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
      */
     async updateSession(input) {
       return store.mutate((tx) => {
-        const current = tx.getSession(input.params.id);
-        if (current === undefined) throw sessionNotFound();
+        const current = found(tx.getSession(input.params.id), sessionNotFound);
         const body = input.readBody();
         const taskIds = body.taskIds === undefined ? undefined : dedupeIds(body.taskIds);
         if (taskIds !== undefined) {
@@ -158,8 +158,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
      */
     async deleteSession({ params }) {
       return store.mutate((tx) => {
-        const session = tx.getSession(params.id);
-        if (session === undefined) throw sessionNotFound();
+        const session = found(tx.getSession(params.id), sessionNotFound);
         for (const taskId of session.taskIds) {
           const task = tx.getTask(taskId);
           if (task === undefined) continue;
@@ -208,23 +207,20 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
 
     /** docs/behaviour.md §2.4 E21: LINK, idempotent. */
     async addTaskToSession({ params }) {
-      return store.mutate((tx) => {
-        if (tx.getSession(params.id) === undefined) throw notFound('NOT_FOUND', 'Session not found');
-        if (tx.getTask(params.taskId) === undefined) throw notFound('NOT_FOUND', 'Task not found');
-        emitAll(tx, link(tx, params.id, params.taskId));
-        return tx.getSession(params.id)!;
-      });
+      return store.mutate((tx) => changeAssociation(tx, params, link));
     },
 
     /** docs/behaviour.md §2.4 E22: UNLINK; nothing happens when they are not associated. */
     async removeTaskFromSession({ params }) {
-      return store.mutate((tx) => {
-        if (tx.getSession(params.id) === undefined) throw notFound('NOT_FOUND', 'Session not found');
-        if (tx.getTask(params.taskId) === undefined) throw notFound('NOT_FOUND', 'Task not found');
-        emitAll(tx, unlink(tx, params.id, params.taskId));
-        return tx.getSession(params.id)!;
-      });
+      return store.mutate((tx) => changeAssociation(tx, params, unlink));
     },
   };
 }
 
+/** E21/E22: both ids must exist (session first, docs/behaviour.md §2.4), then LINK or UNLINK; the answer is the session. */
+function changeAssociation(tx: Tx, params: { id: string; taskId: string }, change: typeof link): Session {
+  if (tx.getSession(params.id) === undefined) throw notFound('NOT_FOUND', 'Session not found');
+  if (tx.getTask(params.taskId) === undefined) throw notFound('NOT_FOUND', 'Task not found');
+  emitAll(tx, change(tx, params.id, params.taskId));
+  return tx.getSession(params.id)!;
+}

@@ -2,6 +2,7 @@ import { requestDefaults, taskFromCreate, taskWithUpdate } from '../../generated
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Task } from '../../generated/types/index.js';
 import { notFound } from '../contract-error.js';
+import { found } from './found.js';
 import type { Store, StoreEvent } from '../store/index.js';
 import { dedupeIds, normaliseTaskStatus } from './input.js';
 import { diffIds, emitAll, link, timelineEntry, unlink } from './links.js';
@@ -40,7 +41,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
 
     /** docs/behaviour.md §2.3 E8 */
     async getTask({ params }) {
-      return store.getTask(params.id) ?? Promise.reject(taskNotFound());
+      return found(store.getTask(params.id), taskNotFound);
     },
 
     /**
@@ -49,8 +50,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
      */
     async updateTask(input) {
       return store.mutate((tx) => {
-        const current = tx.getTask(input.params.id);
-        if (current === undefined) throw taskNotFound();
+        const current = found(tx.getTask(input.params.id), taskNotFound);
         const body = input.readBody();
         const stamp = tx.stamp('task', current.id);
 
@@ -118,8 +118,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
      */
     async deleteTask({ params }) {
       return store.mutate((tx) => {
-        const task = tx.getTask(params.id);
-        if (task === undefined) throw taskNotFound();
+        const task = found(tx.getTask(params.id), taskNotFound);
         for (const session of tx.listSessions({ taskId: task.id })) {
           tx.putSession({
             ...session,

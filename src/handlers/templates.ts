@@ -2,6 +2,7 @@ import { templateFromCreate, templateWithUpdate } from '../../generated/model/in
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Template } from '../../generated/types/index.js';
 import { notFound } from '../contract-error.js';
+import { found } from './found.js';
 import type { Store } from '../store/index.js';
 import { defaultTemplateTexts } from '../templates/default-texts.js';
 import { resolveTemplateForRole } from '../templates/resolve.js';
@@ -30,7 +31,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
 
     /** docs/behaviour.md §2.7 E36 */
     async getTemplate({ params }) {
-      return store.getTemplate(params.id) ?? Promise.reject(templateNotFound());
+      return found(store.getTemplate(params.id), templateNotFound);
     },
 
     /** docs/behaviour.md §2.7 E37, §10.3: the oldest default of the role, else its oldest template, else 404. */
@@ -54,8 +55,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
      */
     async updateTemplate(input) {
       return store.mutate((tx) => {
-        const current = tx.getTemplate(input.params.id);
-        if (current === undefined) throw templateNotFound();
+        const current = found(tx.getTemplate(input.params.id), templateNotFound);
         const body = input.readBody();
         const template: Template = { ...templateWithUpdate(current, body), updatedAt: tx.stamp('template', current.id) };
         tx.putTemplate(template);
@@ -70,8 +70,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
      */
     async resetTemplate({ params }) {
       return store.mutate((tx) => {
-        const current = tx.getTemplate(params.id);
-        if (current === undefined) throw templateNotFound();
+        const current = found(tx.getTemplate(params.id), templateNotFound);
         const template: Template = {
           ...current,
           content: defaultTemplateTexts[current.role],
