@@ -118,7 +118,7 @@ class Editor {
    * docs/behaviour.md §14.2: keys the running spec does not know move aside (the file keeps them; the API never shows
    * them). Not a change: the file already holds them.
    */
-  setAsideUnknown(kind: StoredKind): void {
+  private setAsideUnknown(kind: StoredKind): void {
     const fields: Record<string, FieldShape> = entityFields[kind];
     for (const key in this.obj) {
       if (Object.hasOwn(fields, key)) continue;
@@ -129,8 +129,14 @@ class Editor {
     for (const key in this.unknown) delete obj[key];
   }
 
+  /** The keys the spec does not know set aside, then the schema's rules applied to the rest. */
+  fitSchema(kind: StoredKind): void {
+    this.setAsideUnknown(kind);
+    this.applySchema(kind);
+  }
+
   /** The rules the schema states, for every key of the kind (see the module comment). */
-  applySchema(kind: StoredKind): void {
+  private applySchema(kind: StoredKind): void {
     const fields: Record<string, FieldShape> = entityFields[kind];
     for (const key in fields) {
       const shape = fields[key]!;
@@ -152,6 +158,19 @@ class Editor {
     this.set(key, value.filter((el) => fitsTypes(el, items)));
   }
 
+  /**
+   * A legacy `status` value is renamed to today's; a missing or unknown one is reported here and replaced by the
+   * schema's default in `fitSchema` (docs/behaviour.md §5.3).
+   */
+  status(kind: 'task' | 'session', renamed: Readonly<Record<string, string>>, ctx: MigrationContext): void {
+    const status = this.obj.status;
+    if (typeof status === 'string' && Object.hasOwn(renamed, status)) this.set('status', renamed[status]);
+    else if (!fitsShape(status, entityFields[kind].status)) {
+      const label = `${kind === 'task' ? 'Task' : 'Session'} ${String(this.obj.id)}`;
+      ctx.warn(`${label}: missing or unknown status ${JSON.stringify(status)} set to ${String(entityFields[kind].status.default)}`);
+    }
+  }
+
   /** The migrated entity, carrying the keys the running spec does not know (docs/behaviour.md §14.2). */
   result<T>(): Migrated<T> {
     return { entity: keepUnknownKeys(this.obj, this.unknown) as unknown as T, changed: this.changed };
@@ -169,8 +188,7 @@ function isPlainObject(v: unknown): v is Raw {
 /** docs/behaviour.md §5.3 rows for Project. */
 export function migrateProject(raw: Raw, ctx: MigrationContext): Migrated<Project> {
   const e = new Editor(raw);
-  e.setAsideUnknown('project');
-  e.applySchema('project');
+  e.fitSchema('project');
   e.stamps(ctx.loadTime);
   return e.result();
 }
@@ -178,14 +196,9 @@ export function migrateProject(raw: Raw, ctx: MigrationContext): Migrated<Projec
 /** docs/behaviour.md §5.3 rows for Task. */
 export function migrateTask(raw: Raw, ctx: MigrationContext): Migrated<Task> {
   const e = new Editor(raw);
-  const label = `Task ${String(raw.id)}`;
-  if (e.obj.status === 'pending') e.set('status', 'todo');
-  else if (!fitsShape(e.obj.status, entityFields.task.status)) {
-    ctx.warn(`${label}: missing or unknown status ${JSON.stringify(raw.status)} set to ${String(entityFields.task.status.default)}`);
-  }
+  e.status('task', { pending: 'todo' }, ctx);
   e.remove('timeline');
-  e.setAsideUnknown('task');
-  e.applySchema('task');
+  e.fitSchema('task');
   e.dedupe('sessionIds');
   e.stamps(ctx.loadTime);
   return e.result();
@@ -194,18 +207,13 @@ export function migrateTask(raw: Raw, ctx: MigrationContext): Migrated<Task> {
 /** docs/behaviour.md §5.3 rows for Session. */
 export function migrateSession(raw: Raw, ctx: MigrationContext): Migrated<Session> {
   const e = new Editor(raw);
-  const label = `Session ${String(raw.id)}`;
   if ('taskId' in e.obj) {
     const legacy = e.obj.taskId;
     if ((e.obj.taskIds === undefined || e.obj.taskIds === null) && typeof legacy === 'string') e.set('taskIds', [legacy]);
     e.remove('taskId');
   }
-  if (e.obj.status === 'running') e.set('status', 'working');
-  else if (!fitsShape(e.obj.status, entityFields.session.status)) {
-    ctx.warn(`${label}: missing or unknown status ${JSON.stringify(raw.status)} set to ${String(entityFields.session.status.default)}`);
-  }
-  e.setAsideUnknown('session');
-  e.applySchema('session');
+  e.status('session', { running: 'working' }, ctx);
+  e.fitSchema('session');
   e.dedupe('taskIds');
   if (typeof e.obj.name !== 'string') e.set('name', `Session ${String(raw.id)}`);
   if (!isTime(e.obj.startedAt)) e.set('startedAt', isTime(e.obj.lastActivity) ? e.obj.lastActivity : ctx.loadTime);
@@ -218,8 +226,7 @@ export function migrateSession(raw: Raw, ctx: MigrationContext): Migrated<Sessio
 /** docs/behaviour.md §5.3 rows for Template (the role was checked by the loader: a bad role quarantines the file). */
 export function migrateTemplate(raw: Raw, ctx: MigrationContext): Migrated<Template> {
   const e = new Editor(raw);
-  e.setAsideUnknown('template');
-  e.applySchema('template');
+  e.fitSchema('template');
   e.stamps(ctx.loadTime);
   return e.result();
 }
@@ -232,8 +239,7 @@ export function isRole(v: unknown): boolean {
 /** docs/behaviour.md §5.3 row for QueueState. */
 export function migrateQueue(raw: Raw, ctx: MigrationContext): Migrated<QueueState> {
   const e = new Editor(raw);
-  e.setAsideUnknown('queue');
-  e.applySchema('queue');
+  e.fitSchema('queue');
   const items = e.obj.items as unknown[];
   const cleanItems = items.filter((it) => isPlainObject(it) && typeof it.taskId === 'string');
   if (cleanItems.length !== items.length) e.set('items', cleanItems);
@@ -260,54 +266,52 @@ export interface LinkRepairResult {
  * completed entries are appended.
  */
 export function repairLinks(tasks: Map<string, Task>, sessions: Map<string, Session>): LinkRepairResult {
-  const changedTasks = new Set<string>();
-  const changedSessions = new Set<string>();
+  const taskSide = linkSide(tasks, (t) => t.sessionIds);
+  const sessionSide = linkSide(sessions, (s) => s.taskIds);
+  // Pass 1: every session-side entry is completed on the task side or dropped; pass 2 the same the other way.
+  const repairs = completeLinks(sessionSide, taskSide) + completeLinks(taskSide, sessionSide);
+
+  for (const [id, sessionIds] of taskSide.changed) tasks.set(id, { ...tasks.get(id)!, sessionIds });
+  for (const [id, taskIds] of sessionSide.changed) sessions.set(id, { ...sessions.get(id)!, taskIds });
+  return { changedTasks: new Set(taskSide.changed.keys()), changedSessions: new Set(sessionSide.changed.keys()), repairs };
+}
+
+/** One side of the task ⟷ session links: its entities, and working copies of the link arrays it changed. */
+interface LinkSide {
+  readonly has: (id: string) => boolean;
+  readonly ids: Iterable<string>;
+  /** the link ids of an entity: its working copy once changed (so each entity is copied at most once) */
+  readonly linksOf: (id: string) => string[];
+  readonly changed: Map<string, string[]>;
+}
+
+function linkSide<E>(entities: Map<string, E>, links: (entity: E) => string[]): LinkSide {
+  const changed = new Map<string, string[]>();
+  return {
+    has: (id) => entities.has(id),
+    ids: entities.keys(),
+    linksOf: (id) => changed.get(id) ?? links(entities.get(id)!),
+    changed,
+  };
+}
+
+/** Every entry on `from` naming a missing entity is dropped; every other is completed on `to`. Returns the repairs. */
+function completeLinks(from: LinkSide, to: LinkSide): number {
   let repairs = 0;
-
-  // Working copies of the arrays, so that each entity is copied at most once.
-  const taskSessionIds = new Map<string, string[]>();
-  const sessionTaskIds = new Map<string, string[]>();
-  const taskSids = (t: Task): string[] => taskSessionIds.get(t.id) ?? t.sessionIds;
-  const sessionTids = (s: Session): string[] => sessionTaskIds.get(s.id) ?? s.taskIds;
-
-  // Pass 1: every session-side entry is completed on the task side or dropped.
-  for (const s of sessions.values()) {
-    const tids = sessionTids(s);
-    const kept = tids.filter((tid) => tasks.has(tid));
-    if (kept.length !== tids.length) {
-      repairs += tids.length - kept.length;
-      sessionTaskIds.set(s.id, kept);
-      changedSessions.add(s.id);
+  for (const id of from.ids) {
+    const links = from.linksOf(id);
+    const kept = links.filter((other) => to.has(other));
+    if (kept.length !== links.length) {
+      repairs += links.length - kept.length;
+      from.changed.set(id, kept);
     }
-    for (const tid of kept) {
-      const sids = taskSids(tasks.get(tid)!);
-      if (!sids.includes(s.id)) {
-        taskSessionIds.set(tid, [...sids, s.id]);
-        changedTasks.add(tid);
+    for (const other of kept) {
+      const back = to.linksOf(other);
+      if (!back.includes(id)) {
+        to.changed.set(other, [...back, id]);
         repairs++;
       }
     }
   }
-  // Pass 2: every task-side entry is completed on the session side or dropped.
-  for (const t of tasks.values()) {
-    const sids = taskSids(t);
-    const kept = sids.filter((sid) => sessions.has(sid));
-    if (kept.length !== sids.length) {
-      repairs += sids.length - kept.length;
-      taskSessionIds.set(t.id, kept);
-      changedTasks.add(t.id);
-    }
-    for (const sid of kept) {
-      const tids = sessionTids(sessions.get(sid)!);
-      if (!tids.includes(t.id)) {
-        sessionTaskIds.set(sid, [...tids, t.id]);
-        changedSessions.add(sid);
-        repairs++;
-      }
-    }
-  }
-
-  for (const id of changedTasks) tasks.set(id, { ...tasks.get(id)!, sessionIds: taskSessionIds.get(id)! });
-  for (const id of changedSessions) sessions.set(id, { ...sessions.get(id)!, taskIds: sessionTaskIds.get(id)! });
-  return { changedTasks, changedSessions, repairs };
+  return repairs;
 }
