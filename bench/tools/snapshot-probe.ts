@@ -1,5 +1,5 @@
 /**
- * Go/no-go probe for a start-up snapshot (docs/performance.md, "Start-up: snapshot evaluated, not adopted").
+ * Go/no-go probe for a start-up snapshot (docs/performance.md, "Tried and not kept": the start-up snapshot).
  * Not part of the bench: it measures the pieces a "load cache written at shutdown, checked by stat at start-up"
  * would cost, each in a fresh process, in alternating rounds (the machine is shared; compare within a round).
  *

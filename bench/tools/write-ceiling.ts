@@ -1,5 +1,5 @@
 /**
- * What this disk allows for durable writes, without HTTP (docs/performance.md: fix 10, and "What is left, and
+ * What this disk allows for durable writes, without HTTP (docs/performance.md: decision 10, and "What is left, and
  * why" for POST/PATCH). Not part of the bench: a study tool for the POST/PATCH target, whose HTTP numbers swing with the
  * shared disk by more than any change to the server.
  *
@@ -11,7 +11,7 @@
  *   round writes every pending file — temp, fsync, rename — then fsyncs each folder once; up to 3 rounds in
  *   flight), into 1 folder (like POST) and over 99 folders (like PATCH), with two ways of issuing the calls:
  *   `store` is the store's own `writeFileAtomic`/`syncDir` (src/store/atomic-file.ts: only the fsyncs on the
- *   thread pool), `pool` makes every call a thread-pool round trip (how the store did it before fix 10).
+ *   thread pool), `pool` makes every call a thread-pool round trip (how the store did it before decision 10).
  * - store: the real `Store` (a temp DATA_DIR with 100 projects × 100 tasks), 50 closed-loop callers of
  *   `mutate`: a new task in one project (like POST) or a changed task over 99 projects (like PATCH).
  *
@@ -85,7 +85,7 @@ async function fsyncRates(base: string): Promise<void> {
 
 /**
  * §5.4 with every call a thread-pool round trip (promises and a FileHandle): how src/store/atomic-file.ts did
- * it before fix 10, kept here as the comparison.
+ * it before decision 10, kept here as the comparison.
  */
 async function writeViaPool(file: string, text: string, tmpSeq: number): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${tmpSeq}.tmp`);

@@ -7,7 +7,7 @@
  * Only the fsyncs go to the thread pool; open, write, close and rename are synchronous calls. Each of those
  * takes tens to a few hundred microseconds (page cache and directory entries only), while a thread-pool round
  * trip per call cost more CPU than the call itself and queued the quick calls behind the slow fsyncs of other
- * files (4 pool threads). Measured with `bench/tools/write-ceiling.ts protocol` (docs/performance.md, fix 10):
+ * files (4 pool threads). Measured with `bench/tools/write-ceiling.ts protocol` (docs/performance.md, decision 10):
  * CPU per durable write lower in 23 of 24 alternating comparisons, 24–52 % lower into one folder. The price is
  * that those calls run on the event loop.
  */
