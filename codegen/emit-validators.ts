@@ -12,7 +12,7 @@ import addFormatsModule from 'ajv-formats';
 import { _ } from 'ajv';
 import type { LoadedSpec, SchemaFile } from './load-spec.js';
 import type { Output, Source } from './output.js';
-import { extensionKeywords } from './schema-tools.js';
+import { extensionKeywords, mapSchema } from './schema-tools.js';
 
 // The three packages are CommonJS; under ESM their default export may arrive wrapped.
 type Ajv2020Ctor = typeof import('ajv/dist/2020.js').default;
@@ -59,8 +59,19 @@ export function createAjv(spec: LoadedSpec): InstanceType<Ajv2020Ctor> {
   addFormats(ajv);
   // x-validation-order, x-error-codes, x-error-messages, …: annotations read by the router, not by Ajv.
   ajv.addVocabulary(extensionKeywords(spec));
-  for (const file of spec.schemas) ajv.addSchema(file.schema);
+  for (const file of spec.schemas) ajv.addSchema(withoutProse(file.schema));
   return ajv;
+}
+
+/** Annotations that only explain (Ajv never reads them). Left out of the generated code, so a reworded description
+ * does not rewrite the validators. */
+const PROSE_KEYWORDS = ['description', 'examples', '$comment'];
+
+function withoutProse(schema: unknown): object {
+  return mapSchema(schema, (node) => {
+    for (const keyword of PROSE_KEYWORDS) delete node[keyword];
+    return node;
+  }) as object;
 }
 
 /** Standalone code uses `require(...)` for runtime helpers even in ESM mode; turn those into imports. */
