@@ -8,3 +8,8 @@ export function found<T>(entity: T | undefined, notFoundError: () => ContractErr
   if (entity === undefined) throw notFoundError();
   return entity;
 }
+
+/** A GET-by-id handler: the entity `get` finds for the path's `id`, or the operation's 404. */
+export function getById<T>(get: (id: string) => T | undefined, notFoundError: () => ContractError) {
+  return async ({ params }: { params: { id: string } }): Promise<T> => found(get(params.id), notFoundError);
+}

@@ -2,7 +2,8 @@ import { projectFromCreate, projectWithUpdate } from '../../generated/model/inde
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Project } from '../../generated/types/index.js';
 import { ContractError, notFound } from '../contract-error.js';
-import { found } from './found.js';
+import { newEntity, save, updateById } from './save.js';
+import { found, getById } from './found.js';
 import type { Store } from '../store/index.js';
 
 type ProjectHandlers = Pick<Handlers, 'listProjects' | 'createProject' | 'getProject' | 'updateProject' | 'deleteProject'>;
@@ -19,30 +20,14 @@ export function createProjectHandlers({ store }: { store: Store }): ProjectHandl
 
     /** docs/behaviour.md §2.2 E2: the fields follow from the schemas (generated/model); the server adds id and stamps. */
     async createProject({ body }) {
-      return store.mutate((tx) => {
-        const project: Project = { id: tx.newId('proj'), ...projectFromCreate(body), createdAt: tx.now, updatedAt: tx.now };
-        tx.putProject(project);
-        tx.emit('project:created', project);
-        return project;
-      });
+      return store.mutate((tx) => save(tx, 'project:created', newEntity(tx, 'proj', projectFromCreate(body))));
     },
 
     /** docs/behaviour.md §2.2 E3 */
-    async getProject({ params }) {
-      return found(store.getProject(params.id), projectNotFound);
-    },
+    getProject: getById((id) => store.getProject(id), projectNotFound),
 
     /** docs/behaviour.md §2.2 E4: lookup → name → workingDir → description; an empty body still stamps and emits. */
-    async updateProject(input) {
-      return store.mutate((tx) => {
-        const current = found(tx.getProject(input.params.id), projectNotFound);
-        const body = input.readBody();
-        const project: Project = { ...projectWithUpdate(current, body), updatedAt: tx.stamp('project', current.id) };
-        tx.putProject(project);
-        tx.emit('project:updated', project);
-        return project;
-      });
-    },
+    updateProject: updateById(store, 'project:updated', (tx, id) => tx.getProject(id), projectNotFound, projectWithUpdate),
 
     /** docs/behaviour.md §2.2 E5: lookup → tasks → sessions; nothing cascades. */
     async deleteProject({ params }) {

@@ -1,6 +1,7 @@
 import type { Handlers, PeekQueueResult, StartQueueItemResult } from '../../generated/routes/handlers.js';
 import type { QueueItem, QueueState, Session } from '../../generated/types/index.js';
 import { ContractError, notFound } from '../contract-error.js';
+import { save } from './save.js';
 import {
   completeQueueItem,
   failQueueItem,
@@ -75,8 +76,7 @@ function recordItemChange(
   const task = tx.getTask(item.taskId);
   if (task === undefined) return;
   const updated = { ...task, sessionStatus: sessionStatusFor(operation), updatedAt: tx.stamp('task', task.id) };
-  tx.putTask(updated);
-  tx.emit('task:updated', updated);
+  save(tx, 'task:updated', updated);
 }
 
 /** The queue clock of one request: item stamps use `now`, the queue's `updatedAt` moves forward (§0.2). */

@@ -2,7 +2,8 @@ import { requestDefaults, sessionFromCreate, sessionWithUpdate } from '../../gen
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Session, SessionEvent, SessionTimelineEvent } from '../../generated/types/index.js';
 import { notFound, validationError } from '../contract-error.js';
-import { found } from './found.js';
+import { save } from './save.js';
+import { found, getById } from './found.js';
 import { isValidClientSessionId } from '../ids.js';
 import { createQueue } from '../queue/queue-ops.js';
 import type { Store, StoreEvent, Tx } from '../store/index.js';
@@ -73,9 +74,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
     },
 
     /** docs/behaviour.md §2.4 E15 */
-    async getSession({ params }) {
-      return found(store.getSession(params.id), sessionNotFound);
-    },
+    getSession: getById((id) => store.getSession(id), sessionNotFound),
 
     /**
      * docs/behaviour.md §2.4 E16: lookup → body → added task ids exist; then taskIds diff, status (+ completedAt rule),
@@ -144,8 +143,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
         }
         // 7.
         next.lastActivity = tx.stamp('session', current.id);
-        tx.putSession(next);
-        tx.emit('session:updated', next);
+        save(tx, 'session:updated', next);
         emitAll(tx, unlinkEvents);
         emitAll(tx, linkEvents);
         return next;
@@ -185,9 +183,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
         const entry: SessionEvent = { id: newEntryId(tx, session), timestamp: tx.now, type: body.type };
         if ('data' in body) entry.data = body.data;
         const next = { ...session, events: [...session.events, entry], lastActivity: tx.stamp('session', session.id) };
-        tx.putSession(next);
-        tx.emit('session:updated', next);
-        return next;
+        return save(tx, 'session:updated', next);
       });
     },
 
@@ -199,9 +195,7 @@ export function createSessionHandlers({ store, host }: { store: Store; host: Hos
         const entry = timelineEntry(tx, session, body.type ?? requestDefaults.SessionTimelineCreateRequest.type, body.message, body.taskId);
         if (body.metadata !== undefined) entry.metadata = body.metadata;
         const next = { ...session, timeline: [...session.timeline, entry], lastActivity: tx.stamp('session', session.id) };
-        tx.putSession(next);
-        tx.emit('session:updated', next);
-        return next;
+        return save(tx, 'session:updated', next);
       });
     },
 

@@ -2,7 +2,8 @@ import { requestDefaults, taskFromCreate, taskWithUpdate } from '../../generated
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Task } from '../../generated/types/index.js';
 import { notFound } from '../contract-error.js';
-import { found } from './found.js';
+import { newEntity, save } from './save.js';
+import { found, getById } from './found.js';
 import type { Store, StoreEvent } from '../store/index.js';
 import { dedupeIds, normaliseTaskStatus } from './input.js';
 import { diffIds, emitAll, link, timelineEntry, unlink } from './links.js';
@@ -32,17 +33,12 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
         if (tx.getProject(body.projectId) === undefined) throw notFound('PROJECT_NOT_FOUND', 'Project not found');
         const fields = taskFromCreate(body);
         if (fields.parentId !== null && tx.getTask(fields.parentId) === undefined) throw notFound('TASK_NOT_FOUND', 'Parent task not found');
-        const task: Task = { id: tx.newId('task'), ...fields, createdAt: tx.now, updatedAt: tx.now };
-        tx.putTask(task);
-        tx.emit('task:created', task);
-        return task;
+        return save(tx, 'task:created', newEntity(tx, 'task', fields));
       });
     },
 
     /** docs/behaviour.md §2.3 E8 */
-    async getTask({ params }) {
-      return found(store.getTask(params.id), taskNotFound);
-    },
+    getTask: getById((id) => store.getTask(id), taskNotFound),
 
     /**
      * docs/behaviour.md §2.3 E9: lookup → body (a session-sourced update applies only `sessionStatus`) → added session ids
@@ -100,8 +96,7 @@ export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
           timeline: [...session.timeline, timelineEntry(tx, session, type, body.message, params.id)],
           lastActivity: tx.stamp('session', session.id),
         };
-        tx.putSession(next);
-        tx.emit('session:updated', next);
+        save(tx, 'session:updated', next);
         return { success: true as const, taskId: params.id, sessionId: session.id, message: body.message, type };
       });
     },

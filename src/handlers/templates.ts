@@ -2,7 +2,8 @@ import { templateFromCreate, templateWithUpdate } from '../../generated/model/in
 import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Template } from '../../generated/types/index.js';
 import { notFound } from '../contract-error.js';
-import { found } from './found.js';
+import { newEntity, save, stamped, updateById } from './save.js';
+import { found, getById } from './found.js';
 import type { Store } from '../store/index.js';
 import { defaultTemplateTexts } from '../templates/default-texts.js';
 import { resolveTemplateForRole } from '../templates/resolve.js';
@@ -30,9 +31,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
     },
 
     /** docs/behaviour.md §2.7 E36 */
-    async getTemplate({ params }) {
-      return found(store.getTemplate(params.id), templateNotFound);
-    },
+    getTemplate: getById((id) => store.getTemplate(id), templateNotFound),
 
     /** docs/behaviour.md §2.7 E37, §10.3: the oldest default of the role, else its oldest template, else 404. */
     async getTemplateForRole({ params }) {
@@ -41,28 +40,14 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
 
     /** docs/behaviour.md §2.7 E38: a client-created template is never a default. Event: `template:created`. */
     async createTemplate({ body }) {
-      return store.mutate((tx) => {
-        const template: Template = { id: tx.newId('tmpl'), ...templateFromCreate(body), createdAt: tx.now, updatedAt: tx.now };
-        tx.putTemplate(template);
-        tx.emit('template:created', template);
-        return template;
-      });
+      return store.mutate((tx) => save(tx, 'template:created', newEntity(tx, 'tmpl', templateFromCreate(body))));
     },
 
     /**
      * docs/behaviour.md §2.7 E39: lookup → body (at least one of name/content, then each non-blank) → merge. `role`,
      * `isDefault` and `id` of the body are ignored. Event: `template:updated`.
      */
-    async updateTemplate(input) {
-      return store.mutate((tx) => {
-        const current = found(tx.getTemplate(input.params.id), templateNotFound);
-        const body = input.readBody();
-        const template: Template = { ...templateWithUpdate(current, body), updatedAt: tx.stamp('template', current.id) };
-        tx.putTemplate(template);
-        tx.emit('template:updated', template);
-        return template;
-      });
-    },
+    updateTemplate: updateById(store, 'template:updated', (tx, id) => tx.getTemplate(id), templateNotFound, templateWithUpdate),
 
     /**
      * docs/behaviour.md §2.7 E40, §10.4: `content` becomes the built-in text of the template's role (the one E42 returns);
@@ -71,14 +56,7 @@ export function createTemplateHandlers({ store }: { store: Store }): TemplateHan
     async resetTemplate({ params }) {
       return store.mutate((tx) => {
         const current = found(tx.getTemplate(params.id), templateNotFound);
-        const template: Template = {
-          ...current,
-          content: defaultTemplateTexts[current.role],
-          updatedAt: tx.stamp('template', current.id),
-        };
-        tx.putTemplate(template);
-        tx.emit('template:updated', template);
-        return template;
+        return save(tx, 'template:updated', stamped(tx, 'template', { ...current, content: defaultTemplateTexts[current.role] }));
       });
     },
 
