@@ -1,6 +1,7 @@
 /**
  * generated/routes/: `handlers.ts` (the Handlers interface, one method per operationId, with typed inputs)
- * and `router.ts` (the Express 5 router), rendered from templates/routes/*.hbs.
+ * and `router.ts` (the route table `apiRoutes` + `createApiRouter`, run by src/http/api-router.ts), rendered
+ * from templates/routes/*.hbs. The router template holds data only; the view is computed here.
  */
 import { type LoadedSpec, type SchemaFile, SpecError } from './load-spec.js';
 import type { Output } from './output.js';
@@ -17,6 +18,23 @@ function paramsType(op: OperationModel): string {
 function queryType(op: OperationModel): string {
   if (op.queryParams.length === 0) return 'Record<string, never>';
   return `{ ${op.queryParams.map((q) => `${JSON.stringify(q).replace(/^"([A-Za-z_$][\w$]*)"$/, '$1')}?: string;`).join(' ')} }`;
+}
+
+/** The dispatch table's path shape (src/http/route-table.ts): literal segments, null for a parameter. */
+function pathSegments(op: OperationModel): (string | null)[] {
+  return op.path
+    .split('/')
+    .slice(1)
+    .map((segment) => {
+      if (/^\{[^}]+\}$/.test(segment)) return null;
+      if (/[{}]/.test(segment)) throw new SpecError(`${op.path}: a path parameter must be a whole segment`);
+      return segment;
+    });
+}
+
+/** The generated constant holding a request schema's BodyRule, e.g. `bodyTaskCreateRequest`. */
+function bodyConstName(file: SchemaFile): string {
+  return `body${file.title}`;
 }
 
 export function emitRoutes(spec: LoadedSpec, out: Output, templatesRoot: string): void {
@@ -36,69 +54,49 @@ export function emitRoutes(spec: LoadedSpec, out: Output, templatesRoot: string)
     })),
   };
 
-  const validatorFiles = new Map<string, SchemaFile>();
-  const bodyFiles = new Map<string, OperationModel>();
+  // One BodyRule per request schema, shared by the operations that take it.
+  const bodyFiles = new Map<string, NonNullable<OperationModel['body']>>();
+  const paramValidators = new Set<string>();
   for (const op of operations) {
-    for (const p of op.pathParams) if (p.schema) validatorFiles.set(p.schema.relPath, p.schema);
-    if (op.body) {
-      validatorFiles.set(op.body.schema.relPath, op.body.schema);
-      if (!bodyFiles.has(op.body.schema.relPath)) bodyFiles.set(op.body.schema.relPath, op);
-    }
+    for (const p of op.pathParams) if (p.schema) paramValidators.add(importName(p.schema));
+    if (op.body && !bodyFiles.has(op.body.schema.relPath)) bodyFiles.set(op.body.schema.relPath, op.body);
   }
-  const validatorImports = [...validatorFiles.values()]
-    .sort((a, b) => (a.relPath < b.relPath ? -1 : 1))
-    .map((file) => ({ name: importName(file) }));
-  const bodyRules = [...bodyFiles.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([relPath, op]) => {
-      const rules = op.body!.rules;
-      const title = op.body!.schema.title;
-      return {
-        relPath,
-        rulesName: `rules${title}`,
-        stripName: `stripNull${title}`,
-        rules: JSON.stringify(
-          {
-            properties: rules.properties,
-            order: rules.order,
-            codes: rules.codes,
-            messages: rules.messages,
-            required: rules.required,
-            typeDescriptions: rules.typeDescriptions,
-          },
-          null,
-          2,
-        ),
-        stripNull: JSON.stringify({ fields: rules.stripNull, items: rules.stripNullItems }),
-      };
-    });
+  const bodies = [...bodyFiles.values()].sort((a, b) => (a.schema.relPath < b.schema.relPath ? -1 : 1));
+  const bodyRules = bodies.map((body) => ({
+    schema: body.schema.relPath,
+    title: body.schema.title,
+    constName: bodyConstName(body.schema),
+    validator: importName(body.schema),
+    rules: {
+      properties: body.rules.properties,
+      order: body.rules.order,
+      codes: body.rules.codes,
+      messages: body.rules.messages,
+      required: body.rules.required,
+      typeDescriptions: body.rules.typeDescriptions,
+    },
+    nullStrip: { fields: body.rules.stripNull, items: body.rules.stripNullItems },
+  }));
+  const validatorImports = [...new Set([...paramValidators, ...bodies.map((body) => importName(body.schema))])].sort();
+  const bodyTypes = [...new Set(bodies.map((body) => body.schema.title))].sort();
 
   const routes = [...operations].sort(routeOrder).map((op) => ({
-    ...op,
-    upperMethod: op.method.toUpperCase(),
-    // the dispatch table's path shape (src/http/route-table.ts): literal segments, null for a parameter
-    segments: op.path
-      .split('/')
-      .slice(1)
-      .map((segment) => {
-        if (/^\{[^}]+\}$/.test(segment)) return null;
-        if (/[{}]/.test(segment)) throw new SpecError(`${op.path}: a path parameter must be a whole segment`);
-        return segment;
-      }),
-    paramNames: op.pathParams.map((p) => p.name),
-    afterLookup: op.validateBody === 'after-lookup',
+    operationId: op.operationId,
+    summary: op.summary,
+    method: op.method,
+    path: op.path,
+    segments: pathSegments(op),
     pathParams: op.pathParams.map((p) => ({
       name: p.name,
-      validator: p.schema ? importName(p.schema) : undefined,
+      validator: p.schema ? importName(p.schema) : '',
       message: p.errorMessage ?? `${p.name} is invalid`,
     })),
-    paramsExpr:
-      op.pathParams.length === 0
-        ? '{}'
-        : `{ ${op.pathParams.map((p) => `${p.name}: ${p.schema ? `param_${p.name}` : `String(req.params['${p.name}'])`}`).join(', ')} }`,
-    bodyValidator: op.body ? importName(op.body.schema) : undefined,
-    bodyRules: op.body ? `rules${op.body.schema.title}` : undefined,
-    bodyStrip: op.body ? `stripNull${op.body.schema.title}` : undefined,
+    queryParams: op.queryParams,
+    readsBody: op.readsBody,
+    validateBody: op.validateBody,
+    bodyConst: op.body ? bodyConstName(op.body.schema) : 'null',
+    successStatus: op.successStatus,
+    emits: op.emits,
   }));
 
   const sources = [spec.openapiSource, ...spec.schemas];
@@ -106,6 +104,6 @@ export function emitRoutes(spec: LoadedSpec, out: Output, templatesRoot: string)
   out.add(
     'routes/router.ts',
     [...sources, routerTpl.source],
-    routerTpl.render({ srcHttp: '../../src/http', srcRoot: '../../src', validatorImports, bodyRules, routes }),
+    routerTpl.render({ srcHttp: '../../src/http', validatorImports, bodyTypes, bodyRules, routes }),
   );
 }

@@ -1,54 +1,22 @@
 /**
- * Request-validation cost per request: the generated router's `validateBody` step (strip nulls → precompiled
- * Ajv validator → on failure, map the errors to one ContractError) on typical bodies, in µs per call.
+ * Request-validation cost per request: the router's body step (src/http/api-router.ts: strip nulls →
+ * precompiled Ajv validator → on failure, map the errors to one ContractError) on typical bodies, in µs per call.
  *
- * The router keeps its rules and null-strip lists module-private, so they are read from
- * generated/routes/router.ts (they are JSON literals there) — the measured code is the same validator modules
- * and the same `toContractError` the router calls; the null strip is re-implemented here with the same work. Also counts Ajv compiles during the run (must be zero:
- * validators are precompiled).
+ * The body rules are the router's own (generated/routes/router.ts `apiRoutes`), run with the runtime's
+ * `stripNulls` and the same `toContractError`; a failure returns its error instead of throwing it, so that the
+ * figure is the mapping, not the throw. Also counts Ajv compiles during the run (must be zero: validators are
+ * precompiled).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Ajv } from 'ajv';
-import { ROOT } from './procs.js';
-import {
-  validateTaskCreateRequest as validateTaskCreate,
-  validateTaskUpdateRequest as validateTaskUpdate,
-  validateSpawnRequest as validateSpawn,
-  validateSessionCreateRequest as validateSessionCreate,
-} from '../../generated/validators/index.js';
-import { toContractError, type ValidationRules } from '../../src/http/validation-errors.js';
+import { apiRoutes } from '../../generated/routes/router.js';
+import { stripNulls, type BodyRule } from '../../src/http/api-router.js';
+import { toContractError } from '../../src/http/validation-errors.js';
 
-type Validator = ((data: unknown) => boolean) & { errors?: unknown };
-
-function routerLiteral<T>(source: string, name: string): T {
-  const m = new RegExp(`const ${name}: [^=]+= ([\\s\\S]*?);\\n`).exec(source);
-  if (!m) throw new Error(`${name} not found in generated/routes/router.ts`);
-  return JSON.parse(m[1]!) as T;
-}
-
-/** The router's null-strip rules: a field list (older generated code) or `{ fields, items }`. */
-type StripRules = readonly string[] | { fields: readonly string[]; items?: Readonly<Record<string, readonly string[]>> };
-
-/** Same work as the router's `stripNulls` (docs/behaviour.md §0.5: null = absent): copy, drop the listed nulls. */
-function stripNulls(body: Record<string, unknown>, rules: StripRules): Record<string, unknown> {
-  const fields = Array.isArray(rules) ? (rules as readonly string[]) : (rules as { fields: readonly string[] }).fields;
-  const items = Array.isArray(rules) ? undefined : (rules as { items?: Readonly<Record<string, readonly string[]>> }).items;
-  const out: Record<string, unknown> = { ...body };
-  for (const field of fields) if (out[field] === null) delete out[field];
-  if (items) {
-    for (const [field, keys] of Object.entries(items)) {
-      const list = out[field];
-      if (!Array.isArray(list)) continue;
-      out[field] = list.map((el: unknown) => {
-        if (typeof el !== 'object' || el === null) return el;
-        const copy = { ...(el as Record<string, unknown>) };
-        for (const k of keys) if (copy[k] === null) delete copy[k];
-        return copy;
-      });
-    }
-  }
-  return out;
+/** The body rule of an operation of the router's table. */
+function bodyOf(operationId: string): BodyRule<unknown> {
+  const body = apiRoutes.find((route) => route.operationId === operationId)?.body;
+  if (!body) throw new Error(`${operationId}: no request body in generated/routes/router.ts`);
+  return body;
 }
 
 export interface ValidationCase {
@@ -89,20 +57,15 @@ export function measureValidation(iterations: number): ValidationResult {
     return originalCompile.apply(this, args);
   };
   try {
-    const source = fs.readFileSync(path.join(ROOT, 'generated/routes/router.ts'), 'utf8');
-    const step = (validate: Validator, rulesName: string, stripName: string) => {
-      const rules = routerLiteral<ValidationRules>(source, rulesName);
-      const strip = routerLiteral<StripRules>(source, stripName);
-      return (raw: Record<string, unknown>) => {
-        const body = stripNulls(raw, strip);
-        if (!validate(body)) return toContractError(validate.errors as never, rules);
-        return body;
-      };
+    const step = (rule: BodyRule<unknown>) => (raw: Record<string, unknown>) => {
+      const body = stripNulls(raw, rule.nullStrip);
+      if (!rule.validate(body)) return toContractError(rule.validate.errors, rule.rules);
+      return body;
     };
-    const taskCreate = step(validateTaskCreate as Validator, 'rulesTaskCreateRequest', 'stripNullTaskCreateRequest');
-    const taskUpdate = step(validateTaskUpdate as Validator, 'rulesTaskUpdateRequest', 'stripNullTaskUpdateRequest');
-    const spawn = step(validateSpawn as Validator, 'rulesSpawnRequest', 'stripNullSpawnRequest');
-    const sessionCreate = step(validateSessionCreate as Validator, 'rulesSessionCreateRequest', 'stripNullSessionCreateRequest');
+    const taskCreate = step(bodyOf('createTask'));
+    const taskUpdate = step(bodyOf('updateTask'));
+    const spawn = step(bodyOf('spawnSession'));
+    const sessionCreate = step(bodyOf('createSession'));
 
     const createBody = {
       projectId: 'proj_1750000000000_abcdefghi',

@@ -1,5 +1,5 @@
 /**
- * The generated router's dispatch (issue 7): one middleware with a table keyed by method and segment count,
+ * The API router's dispatch (issue 7; src/http/api-router.ts builds its steps): one middleware with a table keyed by method and segment count,
  * instead of one Express route (one regex) per operation. It keeps what Express 5's router did for our routes
  * (docs/behaviour.md §0.1, §2.0.1):
  *

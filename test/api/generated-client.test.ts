@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { WebSocket } from 'ws';
 import { ApiError, type ApiClient, type ErrorCodeOf, type ResponseOf } from '../../generated/client/index.js';
 import { createEventSubscriber } from '../../generated/client/events.js';
-import { operations } from '../../generated/routes/router.js';
+import { apiRoutes } from '../../generated/routes/router.js';
 import type { QueueTopResponse, Role, Task, TaskUpdateRequest, TemplateUpdateRequest } from '../../generated/types/index.js';
 import { testConfig } from '../server/helpers.js';
 import { startApi, type Api } from './harness.js';
@@ -111,7 +111,7 @@ describe('generated client against the real server', () => {
     expect(spawnEvents).toEqual([spawned.sessionId]);
     off();
     sub.close();
-    const clientMethods = operations.map((o) => o.operationId);
+    const clientMethods = apiRoutes.map((o) => o.operationId);
     expect(clientMethods.filter((m) => !called.has(m))).toEqual([]);
   });
 

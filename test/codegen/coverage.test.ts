@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { operations as routeOperations } from '../../generated/routes/router.js';
+import { apiRoutes as routeOperations } from '../../generated/routes/router.js';
 import { createClient } from '../../generated/client/index.js';
 import { eventNames, eventValidators, eventMessages } from '../../generated/events/index.js';
 import { validators, schemaTitles } from '../../generated/validators/index.js';
@@ -68,13 +68,14 @@ describe('spec/openapi.yaml operations', () => {
     const bodyRef = o.op.requestBody ? deref(openapi, o.op.requestBody).content['application/json'].schema.$ref : undefined;
     if (bodyRef) {
       const rel = path.posix.normalize(path.posix.join('spec', bodyRef));
-      expect(route!.bodySchema).toBe(rel);
+      expect(route!.body?.schema).toBe(rel);
       const title = schemaTitles[rel];
       expect(title, `schema title of ${rel}`).toBeDefined();
       expect(typeof validators[title]).toBe('function');
       expect(route!.validateBody).toBe(o.op['x-validate-body'] === 'after-lookup' ? 'after-lookup' : 'before-handler');
     } else {
-      expect(route!.bodySchema).toBeNull();
+      expect(route!.body).toBeNull();
+      expect(route!.validateBody).toBe('none');
     }
   });
 

@@ -1,14 +1,17 @@
 /**
  * The generated router through a real HTTP port (fixture spec): body protocol checks (docs/behaviour.md §3.3),
- * null stripping and validation mapping (spec-conventions §2), role params, 501 stubs, path and query rules.
+ * null stripping and validation mapping (spec-conventions §2), role params, 501 stubs, path and query rules;
+ * and the generated table itself: data only, one entry per operation, one body rule per request schema.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ContractError } from '../../src/contract-error.js';
-import { fixtureProject, type FixtureProject } from './helpers.js';
+import type { ApiRoute } from '../../src/http/api-router.js';
+import { fixtureProject, REPO, type FixtureProject } from './helpers.js';
 
 interface Call {
   op: string;
@@ -376,5 +379,45 @@ describe('missing handler', () => {
     const reply = await request('DELETE', '/api/tasks/task_1');
     expect(reply.status).toBe(501);
     expect(reply.body).toEqual({ error: true, code: 'NOT_IMPLEMENTED', message: 'Not implemented: deleteTask' });
+  });
+});
+
+describe('the generated table (generated/routes/router.ts)', () => {
+  it('is data: its one function is createApiRouter, which hands the table to src/http/api-router.ts', () => {
+    const source = fs.readFileSync(path.join(project.generatedDir, 'routes/router.ts'), 'utf8');
+    expect(source.match(/\bfunction\b/g)).toHaveLength(1);
+    expect(source).toContain('return createOperationRouter(apiRoutes, handlers, options);');
+    expect(source).not.toMatch(/=>|\bif\s*\(|\bawait\b|\bthrow\b/);
+  });
+
+  it('one entry per operation, with what the runtime and the tests read', async () => {
+    const { apiRoutes } = (await import(path.join(project.generatedDir, 'routes/router.ts'))) as { apiRoutes: readonly ApiRoute[] };
+    expect(new Set(apiRoutes.map((r) => r.operationId)).size).toBe(apiRoutes.length);
+    const updateTemplate = apiRoutes.find((r) => r.operationId === 'updateTemplate')!;
+    expect(updateTemplate).toMatchObject({
+      method: 'put',
+      path: '/api/templates/{id}',
+      segments: ['api', 'templates', null],
+      pathParams: [{ name: 'id' }],
+      query: [],
+      readsBody: true,
+      validateBody: 'after-lookup',
+      successStatus: 200,
+    });
+    expect(updateTemplate.body?.schema).toBe('schemas/requests/template-update.json');
+    expect(updateTemplate.body?.nullStrip).toEqual({ fields: ['name', 'content'], items: {} });
+    const forRole = apiRoutes.find((r) => r.operationId === 'getTemplateForRole')!;
+    expect(forRole.pathParams).toEqual([{ name: 'role', validate: expect.any(Function), message: 'Invalid role' }]);
+    expect(apiRoutes.find((r) => r.operationId === 'listTasks')!.query).toEqual(['projectId', 'status', 'parentId']);
+  });
+
+  it('operations that take the same request schema share one body rule (the real spec: queue start/complete/skip)', async () => {
+    const { apiRoutes } = await import('../../generated/routes/router.js');
+    const source = fs.readFileSync(path.join(REPO, 'generated/routes/router.ts'), 'utf8');
+    const emptyObject = apiRoutes.filter((r) => r.body?.schema === 'schemas/requests/empty-object.json');
+    expect(emptyObject.map((r) => r.operationId).sort()).toEqual(['completeQueueItem', 'skipQueueItem', 'startQueueItem']);
+    expect(new Set(emptyObject.map((r) => r.body)).size).toBe(1);
+    const schemas = new Set(apiRoutes.flatMap((r) => (r.body ? [r.body.schema] : [])));
+    expect(source.match(/: BodyRule</g)).toHaveLength(schemas.size);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The router's own dispatch (src/http/route-table.ts) against what it replaced: an Express 5 Router with one
  * route per operation (case-sensitive, strict: false) behind the old "malformed escape → literal" pre-pass.
- * Both get the real operation list (generated/routes/router.ts `operations`, in registration order) and answer
+ * Both get the real operation list (generated/routes/router.ts `apiRoutes`, in registration order) and answer
  * `{ op, params }`; an unmatched request falls through to the same app 404. Through real HTTP ports: fixed cases
  * for each routing rule of docs/behaviour.md §0.1 / §2.0.1, then random paths built from the API's own words, percent
  * escapes (valid, malformed, `%2F`), empty segments, trailing slashes, query strings and fragments.
@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operations } from '../../generated/routes/router.js';
+import { apiRoutes } from '../../generated/routes/router.js';
 import { createRouteDispatcher, decodeSegment, pathSegments, type RouteSpec } from '../../src/http/route-table.js';
 
 const answer = (op: string) => (req: Request, res: Response) => {
@@ -46,7 +46,8 @@ function expressReference(): RequestHandler {
     }
     next();
   });
-  for (const op of operations) router[op.method](op.expressPath, answer(op.operationId));
+  // the OpenAPI template in Express 5 route syntax: `{id}` → `:id`
+  for (const op of apiRoutes) router[op.method](op.path.replace(/\{([^}]+)\}/g, ':$1'), answer(op.operationId));
   router.use((req: Request, _res: Response, next: NextFunction) => {
     const url = (req as unknown as Record<symbol, string | undefined>)[saved];
     if (url !== undefined) req.url = url;
@@ -56,13 +57,11 @@ function expressReference(): RequestHandler {
 }
 
 function dispatcher(): RequestHandler {
-  const specs: RouteSpec[] = operations.map((op) => ({
+  // the table's own path shapes, as src/http/api-router.ts hands them to the dispatcher
+  const specs: RouteSpec[] = apiRoutes.map((op) => ({
     method: op.method.toUpperCase(),
-    segments: op.path
-      .split('/')
-      .slice(1)
-      .map((s) => (s.startsWith('{') ? null : s)),
-    params: [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!),
+    segments: op.segments,
+    params: op.pathParams.map((p) => p.name),
     step: answer(op.operationId),
   }));
   return createRouteDispatcher(specs);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { silentLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { operations } from '../../generated/routes/router.js';
+import { apiRoutes } from '../../generated/routes/router.js';
 import { collect, JSON_CT, openClient, request, testConfig, waitFor } from './helpers.js';
 
 describe('the wired server', () => {
@@ -72,7 +72,7 @@ describe('the wired server', () => {
   });
 
   it('every operation of the spec has a handler: none answers 501, none answers 5xx to an empty request', async () => {
-    for (const op of operations) {
+    for (const op of apiRoutes) {
       const p = op.path.replace(/\{[^}]+\}/g, 'unknown-id');
       const res = await request(s.port, op.method.toUpperCase(), p, {
         headers: { 'Content-Type': 'application/json' },
