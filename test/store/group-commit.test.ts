@@ -1,7 +1,8 @@
 /**
- * Group commit (src/store/store.ts `mutate`): mutations that finish while the maximum number of commit rounds is
- * being written are written together in the next round, and each is acknowledged only after its round is
- * durable. Overlapping rounds (more than one in flight) are tested in overlapping-rounds.test.ts.
+ * Group commit (src/store/commit-pipeline.ts, through `Store.mutate`): mutations that finish while the maximum
+ * number of commit rounds is being written are written together in the next round, and each is acknowledged
+ * only after its round is durable. Overlapping rounds (more than one in flight) are tested in
+ * overlapping-rounds.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';

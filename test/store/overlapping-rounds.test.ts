@@ -1,8 +1,9 @@
 /**
- * Overlapping commit rounds (src/store/store.ts, `maxRoundsInFlight`): a new round may write while earlier
- * ones are still syncing. What must still hold: acknowledgements and events in call order, operations on one
- * file in call order, at most `maxRoundsInFlight` rounds at once, and a failed round failing every round
- * started after it, with memory and files restored to the state before it.
+ * Overlapping commit rounds (src/store/commit-pipeline.ts, `maxRoundsInFlight`; the per-file order is kept by
+ * src/store/file-commit.ts): a new round may write while earlier ones are still syncing. What must still hold:
+ * acknowledgements and events in call order, operations on one file in call order, at most
+ * `maxRoundsInFlight` rounds at once, and a failed round failing every round started after it, with memory
+ * and files restored to the state before it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
