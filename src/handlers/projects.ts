@@ -4,14 +4,14 @@ import type { Project } from '../../generated/types/index.js';
 import { ContractError, notFound } from '../contract-error.js';
 import { newEntity, save, updateById } from './save.js';
 import { found, getById } from './found.js';
-import type { Store } from '../store/index.js';
+import type { DataStore } from '../store/index.js';
 
 type ProjectHandlers = Pick<Handlers, 'listProjects' | 'createProject' | 'getProject' | 'updateProject' | 'deleteProject'>;
 
 const projectNotFound = () => notFound('PROJECT_NOT_FOUND', 'Project not found');
 
 /** Projects, docs/behaviour.md §2.2 (E1–E5). */
-export function createProjectHandlers({ store }: { store: Store }): ProjectHandlers {
+export function createProjectHandlers({ store }: { store: DataStore }): ProjectHandlers {
   return {
     /** docs/behaviour.md §2.2 E1 */
     async listProjects() {

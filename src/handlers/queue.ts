@@ -15,7 +15,7 @@ import {
   type QueueClock,
   type QueueItemOperation,
 } from '../queue/queue-ops.js';
-import type { Store, StoreReader, Tx } from '../store/index.js';
+import type { DataStore, StoreReader, Tx } from '../store/index.js';
 import { emitAll, link } from './links.js';
 
 type QueueHandlers = Pick<
@@ -85,7 +85,7 @@ function clockFor(tx: Tx, queue: QueueState): { now: number; stamp: number } {
 }
 
 /** Session queues, docs/behaviour.md §2.6 and §9 (E27–E34). */
-export function createQueueHandlers({ store }: { store: Store }): QueueHandlers {
+export function createQueueHandlers({ store }: { store: DataStore }): QueueHandlers {
   return {
     /** docs/behaviour.md §2.6 E27: Q1–Q3 → `{queue, stats}`. */
     async getQueue({ params }) {

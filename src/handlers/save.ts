@@ -1,7 +1,7 @@
 import type { EventPayloads } from '../../generated/events/index.js';
 import type { IdPrefix } from '../ids.js';
 import type { ContractError } from '../contract-error.js';
-import type { Store, StoreEvent, Tx } from '../store/index.js';
+import type { DataStore, StoreEvent, Tx } from '../store/index.js';
 import { found } from './found.js';
 
 /** The events that announce a project, task, session or template stored as it now is (their payload is the entity). */
@@ -45,7 +45,7 @@ export function stamped<E extends { id: string; updatedAt: number }>(tx: Tx, kin
  * An empty body still stamps and emits.
  */
 export function updateById<N extends 'project:updated' | 'template:updated', Body>(
-  store: Store,
+  store: DataStore,
   name: N,
   lookup: (tx: Tx, id: string) => EventPayloads[N] | undefined,
   notFoundError: () => ContractError,

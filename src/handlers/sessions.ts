@@ -6,7 +6,7 @@ import { save } from './save.js';
 import { found, getById } from './found.js';
 import { isValidClientSessionId } from '../ids.js';
 import { createQueue } from '../queue/queue-ops.js';
-import type { Store, StoreEvent, Tx } from '../store/index.js';
+import type { DataStore, StoreEvent, Tx } from '../store/index.js';
 import { dedupeIds, isTerminalSessionStatus, normaliseSessionStatus } from './input.js';
 import { diffIds, emitAll, link, newEntryId, timelineEntry, unlink } from './links.js';
 import { attachTasksToNewSession, buildNewSession, type HostFacts } from './new-session.js';
@@ -27,7 +27,7 @@ type SessionHandlers = Pick<
 const sessionNotFound = () => notFound('SESSION_NOT_FOUND', 'Session not found');
 
 /** Sessions and their task associations, docs/behaviour.md §2.4 (E13–E19, E21, E22). */
-export function createSessionHandlers({ store, host }: { store: Store; host: HostFacts }): SessionHandlers {
+export function createSessionHandlers({ store, host }: { store: DataStore; host: HostFacts }): SessionHandlers {
   return {
     /** docs/behaviour.md §2.4 E13: only `active=true` filters (non-terminal statuses); legacy status normalised. */
     async listSessions({ query }) {

@@ -4,7 +4,7 @@ import type { Task } from '../../generated/types/index.js';
 import { notFound } from '../contract-error.js';
 import { newEntity, save } from './save.js';
 import { found, getById } from './found.js';
-import type { Store, StoreEvent } from '../store/index.js';
+import type { DataStore, StoreEvent } from '../store/index.js';
 import { dedupeIds, normaliseTaskStatus } from './input.js';
 import { diffIds, emitAll, link, timelineEntry, unlink } from './links.js';
 
@@ -16,7 +16,7 @@ type TaskHandlers = Pick<
 const taskNotFound = () => notFound('TASK_NOT_FOUND', 'Task not found');
 
 /** Tasks, docs/behaviour.md §2.3 (E6–E12). */
-export function createTaskHandlers({ store }: { store: Store }): TaskHandlers {
+export function createTaskHandlers({ store }: { store: DataStore }): TaskHandlers {
   return {
     /** docs/behaviour.md §2.3 E6: filters combine with AND; `parentId=null` selects root tasks; legacy status normalised. */
     async listTasks({ query }) {

@@ -4,7 +4,7 @@ import type { Template } from '../../generated/types/index.js';
 import { notFound } from '../contract-error.js';
 import { newEntity, save, stamped, updateById } from './save.js';
 import { found, getById } from './found.js';
-import type { Store } from '../store/index.js';
+import type { DataStore } from '../store/index.js';
 import { defaultTemplateTexts } from '../templates/default-texts.js';
 import { resolveTemplateForRole } from '../templates/resolve.js';
 
@@ -23,7 +23,7 @@ type TemplateHandlers = Pick<
 const templateNotFound = () => notFound('NOT_FOUND', 'Template not found');
 
 /** Prompt templates, docs/behaviour.md §2.7 and §10 (E35–E42). Roles in paths are validated by the router ("Invalid role"). */
-export function createTemplateHandlers({ store }: { store: Store }): TemplateHandlers {
+export function createTemplateHandlers({ store }: { store: DataStore }): TemplateHandlers {
   return {
     /** docs/behaviour.md §2.7 E35: every template, defaults included, oldest first (§0.4). */
     async listTemplates() {

@@ -1,5 +1,5 @@
 /**
- * Type-level test of the typed event path (src/store/store.ts `Tx.emit`/`Tx.emitEvent`, `StoreEvent`, and the
+ * Type-level test of the typed event path (src/store/api.ts `Tx.emit`/`Tx.emitEvent`, `StoreEvent`, and the
  * hub's `HubEvent`). It is not run by vitest (no `.test.ts`): `npm run build` (tsc over src/, test/, …) checks
  * it. Every `@ts-expect-error` line must be a type error; should one of them compile, tsc reports the unused
  * directive and the build fails. Nothing here is executed.
