@@ -42,6 +42,18 @@ export type EmitPayload<N extends EventName> = (N extends EventName ? (data: Eve
 /** Receives the events of one committed mutation, in emit order (docs/behaviour.md §4.5). Called synchronously. */
 export type CommitListener = (events: readonly StoreEvent[]) => void;
 
+/**
+ * Optional hooks a store calls so that the server can count what it does (src/metrics/ wires them to
+ * Prometheus). Plain callbacks: the store depends on no metrics library, and a store without an observer
+ * pays nothing. Called synchronously; they must be cheap and must not throw.
+ */
+export interface StoreObserver {
+  /** A commit round finished writing (`ok` false: it failed); `mutations` it carried, `seconds` it took. */
+  commitRound?(mutations: number, seconds: number, ok: boolean): void;
+  /** One fsync (of a file or of a folder) finished, successfully or not, after `seconds`. */
+  fsync?(seconds: number): void;
+}
+
 /** E6 filters. `parentId: null` selects root tasks. Values are compared exactly (normalise legacy values first). */
 export interface TaskFilter {
   projectId?: string;

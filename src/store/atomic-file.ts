@@ -33,7 +33,7 @@ const DIR_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EINVAL', 'ENOTSUP', 'EPERM', 'E
  * fsync a directory so that renames and unlinks inside it are durable. Unsupported on Windows (skipped);
  * errors meaning "not supported here" are ignored, real I/O errors are thrown.
  */
-export async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string, onFsync?: FsyncTimer): Promise<void> {
   if (process.platform === 'win32') return;
   let fd: number;
   try {
@@ -43,7 +43,7 @@ export async function syncDir(dir: string): Promise<void> {
     throw err;
   }
   try {
-    await fsyncFd(fd);
+    await fsyncFd(fd, onFsync);
   } catch (err) {
     if (!DIR_SYNC_UNSUPPORTED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
   } finally {
@@ -51,14 +51,27 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** Told how long each fsync took, in seconds (the store's observer; absent → no clock is read). */
+export type FsyncTimer = (seconds: number) => void;
+
 /** fsync on the thread pool: the one step of the protocol that waits for the disk. */
-function fsyncFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+function fsyncFd(fd: number, onFsync?: FsyncTimer): Promise<void> {
+  if (onFsync === undefined) return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+  const start = process.hrtime.bigint();
+  return new Promise((resolve, reject) =>
+    fsync(fd, (err) => {
+      onFsync(Number(process.hrtime.bigint() - start) / 1e9);
+      if (err) reject(err);
+      else resolve();
+    }),
+  );
 }
 
 export interface AtomicWriteOptions {
   /** fsync the directory after the rename (default true). The store turns it off to sync each folder once. */
   syncDir?: boolean;
+  /** Called with each fsync's duration (file and folder). */
+  onFsync?: FsyncTimer;
 }
 
 /**
@@ -75,7 +88,7 @@ export async function writeFileAtomic(path: string, text: string, options: Atomi
       const bytes = Buffer.from(text, 'utf8');
       // write(2) may write less than asked (a full disk, a signal): go on until all of it is written.
       for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-      await fsyncFd(fd);
+      await fsyncFd(fd, options.onFsync);
     } finally {
       closeSync(fd);
     }
@@ -84,7 +97,7 @@ export async function writeFileAtomic(path: string, text: string, options: Atomi
   } finally {
     if (!renamed) removeQuietly(tmp);
   }
-  if (options.syncDir !== false) await syncDir(dirname(path));
+  if (options.syncDir !== false) await syncDir(dirname(path), options.onFsync);
 }
 
 /** Best-effort removal of a temp file after a failed write (it may not exist: the open itself can fail). */
@@ -107,6 +120,6 @@ export async function removeFileDurable(path: string, options: AtomicWriteOption
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
-  if (options.syncDir !== false) await syncDir(dirname(path)).catch(() => undefined);
+  if (options.syncDir !== false) await syncDir(dirname(path), options.onFsync).catch(() => undefined);
   return true;
 }

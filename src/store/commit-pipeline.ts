@@ -22,7 +22,7 @@
  * facade calls `settled` (close) and `setCommitListener`.
  */
 import { ContractError } from '../contract-error.js';
-import type { CommitListener, StoreEvent } from './api.js';
+import type { CommitListener, StoreEvent, StoreObserver } from './api.js';
 import type { RoundWriter } from './file-commit.js';
 import type { StoreLogger } from './load.js';
 import type { StoreState } from './state.js';
@@ -82,6 +82,8 @@ export class CommitPipeline {
     private readonly logger: StoreLogger,
     private commitListener: CommitListener | undefined,
     maxRoundsInFlight: number = DEFAULT_MAX_ROUNDS_IN_FLIGHT,
+    /** Told about every commit round (metrics); absent → no clock is read. */
+    private readonly observer: StoreObserver | undefined = undefined,
   ) {
     this.maxRoundsInFlight = Math.max(1, Math.floor(maxRoundsInFlight));
   }
@@ -149,13 +151,16 @@ export class CommitPipeline {
     if (this.inFlight.length >= this.maxRoundsInFlight) return;
     const applied = this.batch.splice(0);
     const round: Round = { applied, touches: mergeTouches(applied.map((a) => a.tx.allTouches())), written: undefined!, done: false, error: undefined };
+    const observe = this.observer?.commitRound === undefined ? undefined : this.roundTimer(applied.length);
     round.written = this.writer.write(round.touches).then(
       () => {
         round.done = true;
+        observe?.(true);
       },
       (err: unknown) => {
         round.done = true;
         round.error = err ?? new Error('write failed');
+        observe?.(false);
       },
     );
     this.inFlight.push(round);
@@ -209,6 +214,18 @@ export class CommitPipeline {
     const all = [...failure.round, ...followers];
     for (let i = all.length - 1; i >= 0; i--) this.state.restore(all[i]!.tx.allTouches());
     for (const a of all) a.reject(failure.error);
+  }
+
+  /** Starts timing a round of `mutations`; the returned function reports it to the observer once written. */
+  private roundTimer(mutations: number): (ok: boolean) => void {
+    const start = performance.now();
+    return (ok) => {
+      try {
+        this.observer?.commitRound?.(mutations, (performance.now() - start) / 1000, ok);
+      } catch {
+        // an observer is told, never obeyed: its failure must not touch the commit
+      }
+    };
   }
 
   private writeFailure(err: unknown): ContractError {

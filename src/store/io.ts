@@ -3,7 +3,7 @@
  * at a chosen path (tests run as root, so permissions cannot be used to provoke failures).
  */
 import { mkdir } from 'node:fs/promises';
-import { removeFileDurable, syncDir, writeFileAtomic } from './atomic-file.js';
+import { removeFileDurable, syncDir, writeFileAtomic, type FsyncTimer } from './atomic-file.js';
 
 export interface StoreIO {
   /** Atomically replace the file (temp, fsync, rename); the caller syncs the directory. */
@@ -16,12 +16,17 @@ export interface StoreIO {
   ensureDir(dir: string): Promise<boolean>;
 }
 
-/** The real filesystem. */
-export const fileSystemIO: StoreIO = {
-  writeFile: (path, text) => writeFileAtomic(path, text, { syncDir: false }),
-  removeFile: async (path) => {
-    await removeFileDurable(path, { syncDir: false });
-  },
-  syncDir,
-  ensureDir: async (dir) => (await mkdir(dir, { recursive: true })) !== undefined,
-};
+/** The real filesystem; `onFsync` (the store observer's) is told how long each fsync took. */
+export function createFileSystemIO(onFsync?: FsyncTimer): StoreIO {
+  return {
+    writeFile: (path, text) => writeFileAtomic(path, text, { syncDir: false, onFsync }),
+    removeFile: async (path) => {
+      await removeFileDurable(path, { syncDir: false, onFsync });
+    },
+    syncDir: (dir) => syncDir(dir, onFsync),
+    ensureDir: async (dir) => (await mkdir(dir, { recursive: true })) !== undefined,
+  };
+}
+
+/** The real filesystem, unobserved. */
+export const fileSystemIO: StoreIO = createFileSystemIO();

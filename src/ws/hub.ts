@@ -115,6 +115,8 @@ export class EventHub {
   };
   private closing = false;
   private invalid = 0;
+  /** Slow consumers closed with 1008 since start (a plain count; src/metrics/ reads it at scrape time). */
+  private slowDrops = 0;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head);
 
   constructor(private readonly options: EventHubOptions) {
@@ -207,6 +209,11 @@ export class EventHub {
   /** Events refused by the `validate` hook since start (each was logged and not sent). */
   get invalidEvents(): number {
     return this.invalid;
+  }
+
+  /** Clients closed as slow consumers (1008) since start. */
+  get slowConsumerDrops(): number {
+    return this.slowDrops;
   }
 
   /** Number of tracked sockets. */
@@ -317,6 +324,7 @@ export class EventHub {
   /** docs/behaviour.md §4.1: a client that does not read is closed with 1008 and logged; others never wait for it. */
   private dropSlowConsumer(ws: WebSocket): void {
     const state = this.clients.get(ws);
+    this.slowDrops++;
     this.logger.warn(
       { bufferedAmount: ws.bufferedAmount, limit: this.maxBufferedBytes },
       'WebSocket client is not reading: closing it (1008 slow consumer)',
