@@ -1,11 +1,11 @@
 /**
  * The express application: the middleware chain of docs/architecture.md and docs/behaviour.md §3.3, in order:
- * host guard → CORS/OPTIONS → bearer token → API router → 404 → error handler.
+ * host guard → CORS/OPTIONS → bearer token → API router → [/metrics] → 404 → error handler.
  * The guards are one middleware (src/http/guards.ts), which first drains ignored bodies and sets up the request
  * log: the log only watches (it never answers), so the 403s and 401s of the guards get their line too
  * (docs/behaviour.md §6.5: one line per /api request).
  */
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createCorsPolicy, type CorsPolicy } from './http/cors.js';
@@ -22,6 +22,11 @@ export interface AppOptions {
   apiRouter: Router | RequestHandler;
   /** Reuse the policy the WebSocket hub uses; built from `config.cors` when absent. */
   corsPolicy?: CorsPolicy;
+  /** MAESTRO_METRICS=true: the request watcher (in the guards step) and the `/metrics` endpoint (src/metrics/). */
+  metrics?: {
+    watchRequest: (req: Request, res: Response) => void;
+    endpoint: RequestHandler;
+  };
 }
 
 /** Builds the express app; it does not listen. */
@@ -40,9 +45,12 @@ export function createApp(options: AppOptions): Express {
       hostGuard: config.hostIsLoopback,
       cors: { enabled: config.cors.enabled, policy: options.corsPolicy ?? createCorsPolicy(config.cors) },
       token: config.apiToken,
+      ...(options.metrics && { watchMetrics: options.metrics.watchRequest }),
     }),
   );
   app.use(apiRouter);
+  // After the API router: API requests never pass through it; without MAESTRO_METRICS, /metrics is the 404.
+  if (options.metrics) app.use(options.metrics.endpoint);
   app.use(createNotFoundHandler());
   app.use(createErrorHandler({ logger, production: config.nodeEnv === 'production' }));
   return app;

@@ -44,6 +44,8 @@ export interface Config {
   logFile: string | undefined;
   debug: boolean;
   nodeEnv: NodeEnv;
+  /** MAESTRO_METRICS: true only for the exact string `true`; serves `GET /metrics` (docs/operations.md). */
+  metrics: boolean;
   /** Things worth a warning at startup (logged by the entry point once a logger exists). */
   warnings: string[];
 }
@@ -140,6 +142,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const logFile = rawLogFile === undefined ? undefined : resolveDir(rawLogFile, cwd);
   const debug = exactBool('DEBUG', 'true');
   const nodeEnv = oneOf('NODE_ENV', get('NODE_ENV'), ['development', 'production', 'test'] as const, 'development');
+  // An operational endpoint outside the API (docs/decisions.md): off unless asked for, like the other opt-ins.
+  const metrics = exactBool('MAESTRO_METRICS', 'true');
 
   // docs/behaviour.md §6.2: a non-loopback bind needs a token or the explicit opt-out.
   if (!hostIsLoopback && apiToken === undefined) {
@@ -173,6 +177,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logFile,
     debug,
     nodeEnv,
+    metrics,
     warnings,
   };
 }

@@ -30,6 +30,9 @@ import { createSpawnHandlers, type SpawnHooks } from './handlers/spawn.js';
 import { SkillRegistry } from './skills/registry.js';
 import { seedDefaultTemplates } from './templates/seed.js';
 import { removeLeftoverManifestTemps } from './spawn/leftover-temps.js';
+import type { ApiRouterOptions } from './http/api-router.js';
+import type { StoreObserver } from './store/index.js';
+import { createServerMetrics } from './metrics/index.js';
 
 /** What the server needs from the store. */
 export interface StoreHandle {
@@ -44,6 +47,8 @@ export interface OpenStoreOptions {
   clock: Clock;
   /** Called after every durable commit with that mutation's events, in order (docs/behaviour.md §0.8, §4.5). */
   onCommit: (events: HubEvent[]) => void;
+  /** MAESTRO_METRICS=true: told about commit rounds and fsyncs (src/metrics/store-metrics.ts). */
+  observer?: StoreObserver;
 }
 
 /** Everything a handler factory may depend on. */
@@ -65,7 +70,7 @@ export interface ServerDeps {
   /** Storage init (docs/behaviour.md §5.2); default: the file store of src/store/. */
   openStore?: (options: OpenStoreOptions) => Promise<StoreHandle>;
   /** The router factory `createApiRouter(handlers, { maxBodyBytes })`; default: generated/routes/router.ts. */
-  createApiRouter?: (handlers: HandlerMap, options: { maxBodyBytes: number }) => RequestHandler;
+  createApiRouter?: (handlers: HandlerMap, options: ApiRouterOptions) => RequestHandler;
   /** The handlers of every tag other than health (health is always added); default: src/handlers/*. */
   buildHandlers?: (ctx: HandlerContext) => HandlerMap;
   /**
@@ -112,6 +117,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const openStore = deps.openStore ?? defaultOpenStore;
   const createApiRouter = deps.createApiRouter ?? generatedApiRouter;
   const buildHandlers = deps.buildHandlers ?? defaultBuildHandlers;
+  // MAESTRO_METRICS=true (docs/operations.md); off, nothing of it exists.
+  const metrics = config.metrics ? createServerMetrics() : undefined;
+  metrics?.watchHub(hub);
   // docs/behaviour.md §5.2 step 1: SESSION_DIR too (the store creates DATA_DIR and its folders).
   try {
     await mkdir(config.sessionDir, { recursive: true });
@@ -123,6 +131,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     sessionDir: config.sessionDir,
     logger,
     clock,
+    ...(metrics && { observer: metrics.store.observer }),
     onCommit: (events) => {
       // The mutation is already durable; a broadcast problem must never turn it into a failed request.
       try {
@@ -133,6 +142,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     },
   });
 
+  // Store sizes are read at scrape time from the file store's reads (a stand-in store has none).
+  if (metrics && store instanceof Store) metrics.store.watchSizes(store);
+
   let server: http.Server | undefined;
   try {
     // 3. HTTP server with its routes.
@@ -141,8 +153,17 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       ...buildHandlers(ctx),
       ...createHealthHandlers({ store, hub, clock }),
     };
-    const apiRouter = createApiRouter(handlers, { maxBodyBytes: config.maxBodyBytes });
-    const app = createApp({ config, logger, apiRouter, corsPolicy });
+    const apiRouter = createApiRouter(handlers, {
+      maxBodyBytes: config.maxBodyBytes,
+      ...(metrics && { onOperation: metrics.http.onOperation }),
+    });
+    const app = createApp({
+      config,
+      logger,
+      apiRouter,
+      corsPolicy,
+      ...(metrics && { metrics: { watchRequest: metrics.http.watchRequest, endpoint: metrics.endpoint } }),
+    });
     server = http.createServer(app);
     server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, logger));
     // 4. WebSocket on the same server.
@@ -229,6 +250,7 @@ async function defaultOpenStore(options: OpenStoreOptions): Promise<StoreHandle>
   const store = await Store.open({
     dataDir: options.dataDir,
     clock: options.clock,
+    ...(options.observer && { observer: options.observer }),
     onCommit: (events) => options.onCommit([...events]),
     logger: {
       warn: (message, extra) => logger.warn(extra ?? {}, message),

@@ -107,7 +107,15 @@ export type ApiRouteOf<H> = { [Id in keyof H & string]-?: TypedApiRoute<Id, Inpu
 export interface ApiRouterOptions {
   /** request body limit (MAESTRO_MAX_BODY_BYTES) */
   maxBodyBytes: number;
+  /**
+   * Told which operation a request matched, before anything else happens to it (the metrics label requests with
+   * it: src/metrics/http-metrics.ts). Absent → nothing is called.
+   */
+  onOperation?: OperationObserver;
 }
+
+/** See `ApiRouterOptions.onOperation`. Synchronous and cheap: it runs on every request. */
+export type OperationObserver = (operationId: string, req: Request) => void;
 
 /** What the runtime sees of a handler: it takes the input built here (checked by the table's types). */
 type OperationHandler = (this: unknown, input: Record<string, unknown>) => unknown;
@@ -197,9 +205,10 @@ function answer(pending: unknown, status: number, res: Response, next: NextFunct
 }
 
 /** An operation that reads no body: synchronous up to the handler call (see the invariant above). */
-function plainStep(route: ApiRoute, handlers: HandlerTable): RouteStep {
+function plainStep(route: ApiRoute, handlers: HandlerTable, onOperation: OperationObserver | undefined): RouteStep {
   const { operationId, successStatus } = route;
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (onOperation !== undefined) onOperation(operationId, req);
     const handler = handlers[operationId];
     if (handler === undefined) throw notImplemented(operationId);
     const input = requestInput(route, req);
@@ -208,10 +217,11 @@ function plainStep(route: ApiRoute, handlers: HandlerTable): RouteStep {
 }
 
 /** A POST/PUT/PATCH operation: the body is read (and its protocol checks run) before anything else. */
-function bodyStep(route: ApiRoute, handlers: HandlerTable, maxBodyBytes: number): RouteStep {
+function bodyStep(route: ApiRoute, handlers: HandlerTable, maxBodyBytes: number, onOperation: OperationObserver | undefined): RouteStep {
   const { operationId, successStatus, body: rule, validateBody: mode } = route;
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
+      if (onOperation !== undefined) onOperation(operationId, req);
       const raw = await readJsonBody(req, maxBodyBytes);
       const handler = handlers[operationId];
       if (handler === undefined) throw notImplemented(operationId);
@@ -245,7 +255,9 @@ export function createOperationRouter<H extends object>(
       method: route.method.toUpperCase(),
       segments: route.segments,
       params: route.pathParams.map((p) => p.name),
-      step: route.readsBody ? bodyStep(route, calls, options.maxBodyBytes) : plainStep(route, calls),
+      step: route.readsBody
+        ? bodyStep(route, calls, options.maxBodyBytes, options.onOperation)
+        : plainStep(route, calls, options.onOperation),
     })),
   );
 }

@@ -34,6 +34,12 @@ export function createCorsPolicy(cors: Pick<CorsConfig, 'origins' | 'credentials
 
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 const DEFAULT_ALLOW_HEADERS = 'Content-Type, Authorization';
+/**
+ * Response headers a browser script may read besides the CORS-safelisted ones: the request id (src/http/request-id.ts),
+ * so a web client can report it. docs/behaviour.md §6.3 names the headers an allowed origin gets without closing
+ * the list; this one is only added where §6.3 allows CORS headers at all (see docs/decisions.md).
+ */
+const EXPOSE_HEADERS = 'X-Request-Id';
 
 /**
  * Adds the CORS headers for an allowed `Origin` and answers every OPTIONS with 204 and no body.
@@ -46,7 +52,8 @@ export function applyCors(enabled: boolean, policy: CorsPolicy, req: Request, re
     res.setHeader('Access-Control-Allow-Origin', policy.any && !policy.credentials ? '*' : origin);
     res.vary('Origin');
     if (policy.credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
-    if (req.method === 'OPTIONS') {
+    if (req.method !== 'OPTIONS') res.setHeader('Access-Control-Expose-Headers', EXPOSE_HEADERS);
+    else {
       res.setHeader('Access-Control-Allow-Methods', ALLOW_METHODS);
       const requested = req.headers['access-control-request-headers'];
       res.setHeader(

@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { ContractError } from '../contract-error.js';
+import { requestIdOfResponse } from './request-id.js';
 
 /** Sends a ContractError as docs/behaviour.md's JSON error body. */
 export function sendContractError(res: Response, err: ContractError): void {
@@ -66,9 +67,13 @@ export function createErrorHandler(options: { logger: Logger; production: boolea
   return (err, req, res, _next) => {
     const ce = toContractError(err, production);
     if (ce.status >= 500) {
-      logger.error({ err, method: req.method, url: req.originalUrl }, `request failed: ${ce.code}`);
+      // The request id ties this line (with the stack) to the request line and to what the client saw.
+      logger.error({ err, method: req.method, url: req.originalUrl, requestId: requestIdOfResponse(res) }, `request failed: ${ce.code}`);
     } else if (!(err instanceof ContractError)) {
-      logger.debug({ method: req.method, url: req.originalUrl, status: ce.status }, `request rejected: ${ce.message}`);
+      logger.debug(
+        { method: req.method, url: req.originalUrl, status: ce.status, requestId: requestIdOfResponse(res) },
+        `request rejected: ${ce.message}`,
+      );
     }
     if (res.headersSent) {
       // Too late for a JSON body; end the response so the client is not left waiting.

@@ -1,4 +1,7 @@
-/** One log line per /api request: method, URL, status, duration in ms (docs/behaviour.md §6.5). */
+/**
+ * One log line per /api request: method, URL, status, duration in ms (docs/behaviour.md §6.5), and the request id
+ * (src/http/request-id.ts) to find the request's other lines (a 500's error line carries it too).
+ */
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 
@@ -19,7 +22,7 @@ function linesEnabled(logger: Logger): boolean {
  * Watches one request (it never answers): when the response finishes, or the connection closes first, writes
  * its line. Only /api URLs are logged.
  */
-export function watchRequest(logger: Logger, req: Request, res: Response): void {
+export function watchRequest(logger: Logger, req: Request, res: Response, requestId: string): void {
   const url = req.originalUrl;
   if (!isApiUrl(url) || !linesEnabled(logger)) return;
   const start = process.hrtime.bigint();
@@ -29,7 +32,7 @@ export function watchRequest(logger: Logger, req: Request, res: Response): void 
     done = true;
     const ms = Math.round(Number(process.hrtime.bigint() - start) / 1e4) / 100;
     const status = res.headersSent ? res.statusCode : 0; // 0: the client went away before an answer
-    const line = { method: req.method, url, status, ms };
+    const line = { method: req.method, url, status, ms, requestId };
     if (status >= 500) logger.warn(line, 'request');
     else logger.info(line, 'request');
   };
