@@ -2,10 +2,19 @@
  * Logging (docs/behaviour.md §6.5): pino, LOG_LEVEL / LOG_FORMAT / LOG_FILE / DEBUG of §6.1.
  * `pretty` is a small human line format written here (pino-pretty is not a dependency); `json` is pino's own.
  * The API token is scrubbed from every line, whatever logged it (§6.2: secrets are never logged).
+ *
+ * The console is written asynchronously (issue 20): a synchronous write to a terminal or a pipe whose reader is
+ * slow (a container's log driver, `| less`) blocks the event loop, and with it every request, for as long as
+ * the reader lags. Lines are queued in order and written by a background write; what is still queued when the
+ * process exits (process.exit after a fatal line included) is written synchronously by an `exit` hook, so no
+ * line is lost short of SIGKILL. LOG_FILE stays synchronous: a local file write only reaches the page cache,
+ * and a line is on disk when the call returns (which the tests of LOG_FILE rely on).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
+
+type SonicBoom = ReturnType<typeof pino.destination>;
 
 export type { Logger } from 'pino';
 
@@ -26,13 +35,41 @@ export interface LoggerOptions {
 
 const REDACTED = '[REDACTED]';
 
-/** Creates the server's logger. Writes are synchronous so that nothing is lost on process exit. */
+let consoleSink: SonicBoom | undefined;
+
+/**
+ * The one asynchronous stdout writer of the process (shared: two writers on one fd could interleave), flushed
+ * synchronously at exit.
+ */
+function asyncConsole(): SonicBoom {
+  if (consoleSink === undefined) {
+    const sink = pino.destination({ dest: 1, sync: false });
+    consoleSink = sink;
+    process.once('exit', () => flushQuietly(sink));
+  }
+  return consoleSink;
+}
+
+function flushQuietly(sink: SonicBoom): void {
+  try {
+    sink.flushSync();
+  } catch {
+    // at exit there is nowhere left to report a console that cannot be written
+  }
+}
+
+/** Writes what the console still has queued, synchronously (e.g. before a deliberate process.exit). */
+export function flushLogs(): void {
+  if (consoleSink !== undefined) flushQuietly(consoleSink);
+}
+
+/** Creates the server's logger: console asynchronous (flushed at exit), LOG_FILE synchronous (see above). */
 export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.silent) return pino({ level: 'silent' });
   let level: LevelWithSilent = options.level ?? 'info';
   if (options.debug && level !== 'silent') level = 'debug';
 
-  const sinks: Array<{ write(s: string): unknown }> = [options.stream ?? pino.destination({ dest: 1, sync: true })];
+  const sinks: Array<{ write(s: string): unknown }> = [options.stream ?? asyncConsole()];
   if (options.file) {
     fs.mkdirSync(path.dirname(options.file), { recursive: true });
     sinks.push(pino.destination({ dest: options.file, sync: true, append: true }));
