@@ -55,7 +55,7 @@ async function scrape(port: number, headers: Record<string, string> = {}): Promi
 
 describe('GET /metrics is off by default', () => {
   it('without MAESTRO_METRICS (or with anything but "true") it is the usual 404', async () => {
-    for (const env of [{}, { MAESTRO_METRICS: 'false' }, { MAESTRO_METRICS: '1' }]) {
+    for (const env of [{}, { MAESTRO_METRICS: 'false' }, { MAESTRO_METRICS: '1' }] as Record<string, string>[]) {
       const a = await api(env);
       const res = await a.raw('GET', '/metrics');
       expect(res.status).toBe(404);

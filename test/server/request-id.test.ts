@@ -144,7 +144,7 @@ describe('CORS exposes X-Request-Id to browser scripts (only where CORS headers 
 
   it('a disallowed origin, no origin, or CORS_ENABLED=false: no CORS header at all (docs/behaviour.md §6.3)', async () => {
     const { s } = await loggedServer();
-    for (const headers of [{ Origin: 'https://evil.example' }, {}]) {
+    for (const headers of [{ Origin: 'https://evil.example' }, {}] as Record<string, string>[]) {
       const res = await request(s.port, 'GET', '/api/ok', { headers });
       expect(res.headers['x-request-id']).toMatch(UUID);
       expect(res.headers['access-control-expose-headers']).toBeUndefined();
