@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
@@ -209,7 +210,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
  * (docs/behaviour.md §0.6, §3.3: such input never crashes the process).
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
-  logger.debug({ code: err.code }, 'HTTP client error');
+  // No request was parsed, so no header to take an id from: a fresh one, like every other answer's.
+  const requestId = randomUUID();
+  logger.debug({ code: err.code, requestId }, 'HTTP client error');
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
@@ -223,7 +226,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: L
   });
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 

@@ -3,6 +3,7 @@
  * every path through the pipeline (guards, router, 404, error handler), and the request log line and the 500
  * log carry the same id. Through a real server on a real port.
  */
+import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { RunningServer } from '../../src/server.js';
@@ -93,6 +94,26 @@ describe('X-Request-Id', () => {
       expect(res.status, `${method} ${url}`).toBe(status);
       expect(res.headers['x-request-id'], `${method} ${url}`).toBe(id);
     }
+  });
+
+  it('is on the answers the HTTP parser gives before any request exists (malformed, headers too large)', async () => {
+    const { s } = await loggedServer();
+    const raw = (payload: string) =>
+      new Promise<string>((resolve, reject) => {
+        const sock = net.connect(s.port, '127.0.0.1', () => sock.write(payload));
+        let out = '';
+        sock.on('data', (c: Buffer) => (out += c.toString()));
+        sock.on('end', () => resolve(out));
+        sock.on('error', reject);
+      });
+    const garbage = await raw('THIS IS NOT HTTP\r\n\r\n');
+    const huge = await raw(`GET /api/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    const ids = [garbage, huge].map((text) => /\r\nX-Request-Id: ([^\r]*)\r\n/.exec(text.split('\r\n\r\n')[0]!)?.[1]);
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(ids[0]).toMatch(UUID);
+    expect(ids[1]).toMatch(UUID);
+    expect(ids[0]).not.toBe(ids[1]);
   });
 
   it('the 500 log line carries the request id (and so does the request line)', async () => {
