@@ -34,7 +34,7 @@ import { MultiIndex, PairIndex } from './indexes.js';
 import type { StoreIO } from './io.js';
 import { fileSystemIO } from './io.js';
 import { Layout, UnsafeIdError } from './layout.js';
-import type { StoreLogger, LoadStats } from './load.js';
+import type { StoreLogger, LoadStats, LoadOptions } from './load.js';
 import { loadDataDir } from './load.js';
 import type { DataDirLock } from './lock.js';
 import { acquireDataDirLock } from './lock.js';
@@ -76,6 +76,8 @@ export interface StoreOpenOptions {
   platform?: string;
   /** Commit rounds allowed to write at the same time (default 3; 1 = each round waits for the previous one). */
   maxRoundsInFlight?: number;
+  /** Passed to the startup load (load.ts `onProgress`): progress reports; throwing abandons the open. */
+  onLoadProgress?: LoadOptions['onProgress'];
 }
 
 /** E6 filters. `parentId: null` selects root tasks. Values are compared exactly (normalise legacy values first). */
@@ -306,6 +308,7 @@ export class Store implements StoreReader {
         loadTime: clock.now(),
         hostname: options.hostname ?? osHostname(),
         platform: options.platform ?? process.platform,
+        onProgress: options.onLoadProgress,
       });
       const store = new Store(layout, lock, io, logger, clock, data.skippedSessionIds, data.stats);
       for (const p of data.projects.values()) store.applyPut('project', p);
