@@ -29,6 +29,8 @@ export class DataDirLockedError extends StoreStartupError {
 /** A held lock. `release` removes the file if it still names this process. */
 export interface DataDirLock {
   readonly path: string;
+  /** Set when a stale lock was taken over to get this one: whom it named and why it was stale (for a warning). */
+  readonly tookOver?: { pid: number | undefined; reason: string };
   release(): Promise<void>;
 }
 
@@ -82,17 +84,20 @@ export async function acquireDataDirLock(
   self: LockOwner = thisProcess(),
 ): Promise<DataDirLock> {
   const pid = self.pid;
+  let tookOver: DataDirLock['tookOver'];
   for (let attempt = 0; attempt < 20; attempt++) {
     if (await tryCreate(lockPath, self)) {
       await removeDeadHelpers(lockPath);
-      return heldLock(lockPath, self);
+      return heldLock(lockPath, self, tookOver);
     }
 
     const holder = await readHolder(lockPath);
     if (holder === undefined) continue; // released meanwhile: try again
     const owner = parseLock(holder.text);
     // An empty or garbled file is what a crash between create and write leaves: no live owner can be named.
-    if (owner !== undefined && staleReason(owner, self) === undefined) throw new DataDirLockedError(dataDir, owner.pid, owner.hostname);
+    const reason = owner === undefined ? 'the lock file names no pid' : staleReason(owner, self);
+    if (reason === undefined) throw new DataDirLockedError(dataDir, owner!.pid, owner!.hostname);
+    tookOver = { pid: owner?.pid, reason };
 
     const aside = `${lockPath}.stale.${pid}.${randomBytes(4).toString('hex')}`;
     try {
@@ -124,10 +129,11 @@ async function removeDeadHelpers(lockPath: string): Promise<void> {
   }
 }
 
-function heldLock(path: string, self: LockOwner): DataDirLock {
+function heldLock(path: string, self: LockOwner, tookOver: DataDirLock['tookOver']): DataDirLock {
   let released = false;
   return {
     path,
+    ...(tookOver && { tookOver }),
     async release() {
       if (released) return;
       released = true;

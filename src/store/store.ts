@@ -300,6 +300,7 @@ export class Store implements StoreReader {
       throw new StoreStartupError(`Cannot create DATA_DIR ${dataDir}: ${(err as Error).message}`, { cause: err });
     }
     const lock = await acquireDataDirLock(dataDir, layout.lockFile);
+    if (lock.tookOver) logger.warn(`Took over a stale DATA_DIR lock: ${lock.tookOver.reason}`, { ...lock.tookOver });
     try {
       const data = await loadDataDir({
         layout,

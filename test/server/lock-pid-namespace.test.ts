@@ -85,6 +85,7 @@ describe('the lock with the server as PID 1 in a fresh PID namespace (docs/behav
     expect(secondOwner?.pid).toBe(1);
     expect(secondOwner?.instance).not.toBe(firstOwner?.instance);
     expect(secondOwner?.startTime).not.toBe(firstOwner?.startTime);
+    expect(second.output()).toContain("Took over a stale DATA_DIR lock: its pid 1 is now this process's own pid");
 
     // 3. A second server inside the same namespace while PID 1 runs (`docker exec`): refused, lock untouched.
     const secondHostPid = await second.hostPid();

@@ -180,6 +180,7 @@ describe('DATA_DIR lock: a reused pid is stale (docs/behaviour.md §5.4, API 1.2
       await writeFile(path, formatLock({ ...live, startTime: '1' }));
       const lock = await acquireDataDirLock(dir, path);
       expect(parseLock(await readFile(path, 'utf8'))).toEqual(self);
+      expect(lock.tookOver).toEqual({ pid, reason: `pid ${pid} now belongs to another process (other start time)` });
       await lock.release();
     } finally {
       child.kill();
@@ -196,6 +197,7 @@ describe('DATA_DIR lock: a reused pid is stale (docs/behaviour.md §5.4, API 1.2
     expect(await readdir(dir)).not.toContain('.lock');
 
     const lock = await acquireDataDirLock(dir, path);
+    expect(lock.tookOver).toBeUndefined(); // a free lock
     await writeFile(path, formatLock({ ...self, instance: 'someone else' }));
     await lock.release();
     expect(await readdir(dir)).toContain('.lock');
