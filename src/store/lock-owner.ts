@@ -6,20 +6,25 @@
  *   {pid}                      first line: the pid alone (`head -n1 .lock` names the holder)
  *   boot_id={id}               /proc/sys/kernel/random/boot_id: changes at every boot
  *   start_time={ticks}         field 22 of /proc/{pid}/stat: when that process started, in clock ticks since boot
+ *   pid_ns={inode}             the PID namespace the pid belongs to (/proc/self/ns/pid): in a container, its own
  *   hostname={name}            for the operator's message
  *   instance={random}          chosen once per process: tells "this very process" from "a reused own pid"
  *   started_at={ISO time}      for the operator's message
  *
  * Invariant: a holder is live only when its pid runs *and* every identity fact that both sides know agrees
  * (same boot, same start time, and for our own pid the same instance). Facts that cannot be read (no /proc, a
- * lock written by an older version that holds only the pid) are skipped, never guessed.
+ * lock written by an older version that holds only the pid) are skipped, never guessed. A pid of another PID
+ * namespace is looked up in that namespace (by its processes' NSpid) when this process can see it, that is from
+ * the host for a server in a container; a namespace that cannot be seen is taken as gone (limit: a server in a
+ * container cannot see a holder on the host).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
 export interface LockOwner {
   pid: number;
+  pidNamespace?: string;
   bootId?: string;
   startTime?: string;
   hostname?: string;
@@ -36,6 +41,7 @@ const THIS_STARTED_AT = new Date(Date.now() - process.uptime() * 1000).toISOStri
 export function thisProcess(pid: number = process.pid): LockOwner {
   return {
     pid,
+    pidNamespace: pidNamespaceOf('self'),
     bootId: readBootId(),
     startTime: processStartTime(pid),
     hostname: osHostname(),
@@ -45,6 +51,7 @@ export function thisProcess(pid: number = process.pid): LockOwner {
 }
 
 const KEYS: ReadonlyArray<[keyof LockOwner, string]> = [
+  ['pidNamespace', 'pid_ns'],
   ['bootId', 'boot_id'],
   ['startTime', 'start_time'],
   ['hostname', 'hostname'],
@@ -101,6 +108,10 @@ export function staleReason(holder: LockOwner, self: LockOwner): string | undefi
   if (holder.bootId !== undefined && self.bootId !== undefined && holder.bootId !== self.bootId) {
     return 'it was taken before the machine restarted (other boot id)';
   }
+  if (holder.pidNamespace !== undefined && self.pidNamespace !== undefined && holder.pidNamespace !== self.pidNamespace) {
+    // The recorded pid means nothing in our namespace: look for the holder inside its own namespace.
+    return findInNamespace(holder) ? undefined : `no process with pid ${holder.pid} and its start time is left in its PID namespace`;
+  }
   if (holder.pid === self.pid) {
     // Our own pid: either this very process (a second open here) or an earlier process that had our pid.
     const same =
@@ -115,6 +126,43 @@ export function staleReason(holder: LockOwner, self: LockOwner): string | undefi
     if (now !== undefined && now !== holder.startTime) return `pid ${holder.pid} now belongs to another process (other start time)`;
   }
   return undefined;
+}
+
+/** `4026531836` from `/proc/{pid}/ns/pid` → `pid:[4026531836]` (Linux), else undefined. */
+function pidNamespaceOf(pid: number | 'self'): string | undefined {
+  try {
+    return /^pid:\[([0-9]+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when a process visible here lives in the holder's PID namespace with the holder's pid there (the last
+ * NSpid entry) and, when recorded, its start time. Only namespaces nested in ours are visible.
+ */
+function findInNamespace(holder: LockOwner): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  for (const name of entries) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pidNamespaceOf(pid) !== holder.pidNamespace) continue;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    const nspids = /^NSpid:\s*(.+)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+    if (nspids?.[nspids.length - 1] !== String(holder.pid)) continue;
+    if (holder.startTime === undefined || processStartTime(pid) === holder.startTime) return true;
+  }
+  return false;
 }
 
 /** /proc/sys/kernel/random/boot_id (Linux), else undefined. */

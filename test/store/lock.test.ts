@@ -152,6 +152,8 @@ describe('DATA_DIR lock: a reused pid is stale (docs/behaviour.md §5.4, API 1.2
   it('our own pid recorded by an earlier process (PID 1 after a container restart) is stale', () => {
     expect(staleReason({ ...self, startTime: '1', instance: 'earlier' }, self)).toMatch(/own pid/);
     expect(staleReason({ pid: self.pid }, self)).toMatch(/own pid/); // an older version's bare pid
+    // Our pid recorded in another PID namespace that has no such process (a container that is gone).
+    expect(staleReason({ ...self, pidNamespace: '1' }, self)).toMatch(/left in its PID namespace/);
     expect(staleReason({ ...self }, self)).toBeUndefined(); // this very process
     // Without start times (no /proc), the per-process instance decides.
     const noProc = { ...self, startTime: undefined };
