@@ -101,6 +101,21 @@ describe('the maestro-server executable from a packed tarball', () => {
   }, 60_000);
 });
 
+describe('bin/maestro-server.js without a bundle', () => {
+  it('says what is missing and exits 1', async () => {
+    const dir = tempDir('maestro-no-bundle-');
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.copyFileSync(path.join(ROOT, 'bin', 'maestro-server.js'), path.join(dir, 'bin', 'maestro-server.js'));
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    const err = (await run(process.execPath, [path.join(dir, 'bin', 'maestro-server.js'), '--version']).catch((e: unknown) => e)) as {
+      code: number;
+      stderr: string;
+    };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toBe('maestro-server: dist/main.js is missing; in a checkout, run `npm run build:dist` (or `npm start`)\n');
+  });
+});
+
 describe('npm start builds only a stale bundle', () => {
   it('prestart is the --if-stale build, start is plain node without flags', () => {
     expect(pkg.scripts.prestart).toBe('node scripts/build-dist.mjs --if-stale');
