@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, rawRequest } from '../support/http.js';
 import { tempDir } from './helpers.js';
 
@@ -29,9 +29,14 @@ afterEach(() => {
 
 describe('the maestro-server executable from a packed tarball', () => {
   let project: string;
+  let packDir: string;
+
+  afterAll(() => {
+    for (const dir of [project, packDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   beforeAll(async () => {
-    const packDir = tempDir('maestro-pack-');
+    packDir = tempDir('maestro-pack-');
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: ROOT, maxBuffer: 10 * 1024 * 1024 });
     const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = packed!.files.map((f) => f.path).sort();
