@@ -43,7 +43,24 @@ export interface LoadOptions {
   loadTime: number;
   hostname: string;
   platform: string;
+  /**
+   * Told how far the load is, about every LOAD_PROGRESS_INTERVAL_MS while it reads files and once at the end
+   * (`done`). The load awaits it, which also lets signal handlers run during a long load; a hook that throws
+   * (a stop was requested) abandons the load, and the store releases its lock.
+   */
+  onProgress?: (progress: LoadProgress) => void | Promise<void>;
 }
+
+/** Entities loaded so far, per kind. */
+export interface LoadProgress {
+  counts: Record<'projects' | 'tasks' | 'sessions' | 'templates' | 'queues', number>;
+  /** Entity files found so far (listed folders only); the last report counts every file. */
+  filesFound: number;
+  done: boolean;
+}
+
+/** How often the load reports progress (and yields to the event loop). */
+export const LOAD_PROGRESS_INTERVAL_MS = 250;
 
 export interface LoadStats {
   quarantined: number;
@@ -122,6 +139,19 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     }
   };
 
+  let filesFound = 0;
+  let nextReport = Date.now() + LOAD_PROGRESS_INTERVAL_MS;
+  const report = async (done: boolean): Promise<void> => {
+    if (options.onProgress === undefined) return;
+    // A turn of the event loop: a signal that arrived meanwhile gets its handler run before the hook is asked.
+    if (!done) await new Promise((resolve) => setImmediate(resolve));
+    const counts = { projects: data.projects.size, tasks: data.tasks.size, sessions: data.sessions.size, templates: data.templates.size, queues: data.queues.size };
+    await options.onProgress({ counts, filesFound, done });
+    nextReport = Date.now() + LOAD_PROGRESS_INTERVAL_MS;
+  };
+  /** True about every LOAD_PROGRESS_INTERVAL_MS (a clock read costs some 30 ns per file). */
+  const reportDue = (): boolean => options.onProgress !== undefined && Date.now() >= nextReport;
+
   /** List a folder: remove temp files, return `*.json` files (name order) and sub-folders. */
   const scan = async (dir: string): Promise<{ files: Candidate[]; dirs: string[] }> => {
     let entries: Dirent[];
@@ -152,6 +182,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
         files.push({ path, stem: entry.name.slice(0, -'.json'.length) });
       }
     }
+    filesFound += files.length;
     return { files, dirs };
   };
 
@@ -217,6 +248,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
 
   // Projects.
   for (const file of (await scan(layout.projectsDir)).files) {
+    if (reportDue()) await report(false);
     const raw = await readObject(file, 'id');
     if (raw === undefined) continue;
     const { entity, changed } = migrateProject(raw, ctx);
@@ -231,7 +263,10 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   const keptTaskPath = (id: string): string => legacyTaskPaths.get(id) ?? join(layout.tasksDir, data.tasks.get(id)!.projectId, `${id}.json`);
   const tasksScan = await scan(layout.tasksDir);
   const taskFolders: { folder: string; files: Candidate[] }[] = [];
-  for (const folder of tasksScan.dirs) taskFolders.push({ folder, files: (await scan(join(layout.tasksDir, folder))).files });
+  for (const folder of tasksScan.dirs) {
+    if (reportDue()) await report(false);
+    taskFolders.push({ folder, files: (await scan(join(layout.tasksDir, folder))).files });
+  }
   // One read-ahead over the task files and then the session files, in processing order, so that the reader
   // thread is never idle between the two (the session folder is scanned early for that; scanning only lists
   // and removes temp files, so its place in the order does not matter).
@@ -242,6 +277,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   for (const { folder: folderName, files } of taskFolders) {
     const folder = intern(folderName);
     for (const file of files) {
+      if (reportDue()) await report(false);
       // The common path awaits nothing: only a chunk that has not arrived yet, or a quarantine, waits.
       let text = reader?.text(taskIndex++);
       if (typeof text === 'object') text = await text;
@@ -266,6 +302,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     }
   }
   for (const file of tasksScan.files) {
+    if (reportDue()) await report(false);
     let text = reader?.text(taskIndex++);
     if (typeof text === 'object') text = await text;
     const raw = parseObject(file, 'id', text);
@@ -292,6 +329,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   // Sessions.
   let sessionIndex = taskFiles.length;
   for (const file of sessionFiles) {
+    if (reportDue()) await report(false);
     let text = reader?.text(sessionIndex++);
     if (typeof text === 'object') text = await text;
     const raw = parseObject(file, 'id', text);
@@ -315,6 +353,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
 
   // Templates.
   for (const file of (await scan(layout.templatesDir)).files) {
+    if (reportDue()) await report(false);
     const raw = await readObject(file, 'id');
     if (raw === undefined) continue;
     if (!isRole(raw.role)) {
@@ -328,6 +367,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
 
   // Queues: only for existing sessions (§5.5).
   for (const file of (await scan(layout.queuesDir)).files) {
+    if (reportDue()) await report(false);
     const raw = await readObject(file, 'sessionId');
     if (raw === undefined) continue;
     if (!data.sessions.has(raw.sessionId as string)) {
@@ -417,6 +457,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   await syncAll(io, legacyDirs, logger);
 
   if (stats.quarantined > 0) logger.warn(`Load quarantined ${stats.quarantined} file(s)`, { quarantined: stats.quarantined });
+  await report(true);
   return data;
 }
 

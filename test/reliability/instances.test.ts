@@ -19,7 +19,7 @@ describe('second instance and stale lock', () => {
       expect((await call(first.port, 'POST', '/api/projects', { body: { name: 'kept' } })).status).toBe(201);
       const before = await snapshot(first.port);
       const lockBefore = fs.readFileSync(path.join(dataDir, '.lock'), 'utf8');
-      expect(lockBefore.trim()).toBe(String(first.pid));
+      expect(lockBefore.split('\n')[0]).toBe(String(first.pid)); // the pid is the lock's first line
 
       const second = spawnServer(
         { HOME: root, DATA_DIR: dataDir, SESSION_DIR: path.join(root, 'sessions'), SKILLS_DIR: path.join(root, 'skills'), LOG_LEVEL: 'info' },
@@ -49,11 +49,11 @@ describe('second instance and stale lock', () => {
     const killed = await startChild(dataDir);
     expect((await call(killed.port, 'POST', '/api/projects', { body: { name: 'survivor' } })).status).toBe(201);
     await killed.kill('SIGKILL');
-    expect(fs.readFileSync(lock, 'utf8').trim()).toBe(String(killed.pid)); // left behind
+    expect(fs.readFileSync(lock, 'utf8').split('\n')[0]).toBe(String(killed.pid)); // left behind
 
     let recovered = 0;
     const next = await startChild(dataDir);
-    expect(fs.readFileSync(lock, 'utf8').trim()).toBe(String(next.pid));
+    expect(fs.readFileSync(lock, 'utf8').split('\n')[0]).toBe(String(next.pid));
     expect(((await call(next.port, 'GET', '/api/projects')).json as Array<{ name: string }>).map((p) => p.name)).toEqual(['survivor']);
     await next.kill('SIGKILL');
     recovered++;
@@ -61,7 +61,7 @@ describe('second instance and stale lock', () => {
     for (const content of ['2147483646\n', '', 'garbage', `${killed.pid}`]) {
       fs.writeFileSync(lock, content);
       const child = await startChild(dataDir);
-      expect(fs.readFileSync(lock, 'utf8').trim()).toBe(String(child.pid));
+      expect(fs.readFileSync(lock, 'utf8').split('\n')[0]).toBe(String(child.pid));
       const { code } = await child.kill('SIGTERM');
       expect(code).toBe(0);
       expect(fs.existsSync(lock)).toBe(false); // released on a clean shutdown
