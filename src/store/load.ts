@@ -272,72 +272,45 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   // and removes temp files, so its place in the order does not matter).
   const sessionFiles = (await scan(layout.sessionsDir)).files;
   const taskFiles = [...taskFolders.flatMap((f) => f.files), ...tasksScan.files];
-  const reader = readAhead([...taskFiles, ...sessionFiles]);
-  let taskIndex = 0;
-  for (const { folder: folderName, files } of taskFolders) {
-    const folder = intern(folderName);
-    for (const file of files) {
-      if (reportDue()) await report(false);
-      // The common path awaits nothing: only a chunk that has not arrived yet, or a quarantine, waits.
-      let text = reader?.text(taskIndex++);
-      if (typeof text === 'object') text = await text;
-      const raw = parseObject(file, 'id', text);
-      if (typeof raw === 'string') {
-        await quarantine(file.path, raw);
-        continue;
-      }
-      if (raw.projectId !== folder) {
-        await quarantine(file.path, `projectId ${JSON.stringify(raw.projectId)} differs from its folder ${folder}`);
-        continue;
-      }
-      raw.projectId = folder; // the same value; one string shared by every task of the project
-      const id = raw.id as string;
-      if (data.tasks.has(id)) {
-        duplicate('task', id, file.path, keptTaskPath(id));
-        continue;
-      }
-      const { entity, changed } = migrateTask(raw, ctx);
-      data.tasks.set(id, entity);
-      note('task', id, changed);
+  const readAheadFiles = [...taskFiles, ...sessionFiles];
+  // The folder (= projectId) of each task file read from a project folder, in the same order.
+  const taskFolderOf = taskFolders.flatMap(({ folder, files }) => {
+    const shared = intern(folder);
+    return files.map(() => shared);
+  });
+
+  /** A task from tasks/{projectId}/: its projectId must be its folder. Returns a quarantine reason, or undefined. */
+  const addFolderTask = (raw: Raw, folder: string, file: Candidate): string | undefined => {
+    if (raw.projectId !== folder) return `projectId ${JSON.stringify(raw.projectId)} differs from its folder ${folder}`;
+    raw.projectId = folder; // the same value; one string shared by every task of the project
+    const id = raw.id as string;
+    if (data.tasks.has(id)) {
+      duplicate('task', id, file.path, keptTaskPath(id)); // a duplicate is skipped, not quarantined
+      return undefined;
     }
-  }
-  for (const file of tasksScan.files) {
-    if (reportDue()) await report(false);
-    let text = reader?.text(taskIndex++);
-    if (typeof text === 'object') text = await text;
-    const raw = parseObject(file, 'id', text);
-    if (typeof raw === 'string') {
-      await quarantine(file.path, raw);
-      continue;
-    }
-    if (typeof raw.projectId !== 'string' || isUnsafeId(raw.projectId)) {
-      await quarantine(file.path, 'legacy task file without a usable projectId');
-      continue;
-    }
+    const { entity, changed } = migrateTask(raw, ctx);
+    data.tasks.set(id, entity);
+    note('task', id, changed);
+    return undefined;
+  };
+
+  /** A legacy task file directly in tasks/: moved into its project folder by the write-back. */
+  const addLegacyTask = (raw: Raw, file: Candidate): string | undefined => {
+    if (typeof raw.projectId !== 'string' || isUnsafeId(raw.projectId)) return 'legacy task file without a usable projectId';
     raw.projectId = intern(raw.projectId);
     const id = raw.id as string;
     if (data.tasks.has(id)) {
       duplicate('task', id, file.path, keptTaskPath(id));
-      continue;
+      return undefined;
     }
     const { entity } = migrateTask(raw, ctx);
     data.tasks.set(id, entity);
     legacyTaskPaths.set(id, file.path);
     writeBack.set(`task:${id}`, { kind: 'task', id, legacyPath: file.path });
-  }
+    return undefined;
+  };
 
-  // Sessions.
-  let sessionIndex = taskFiles.length;
-  for (const file of sessionFiles) {
-    if (reportDue()) await report(false);
-    let text = reader?.text(sessionIndex++);
-    if (typeof text === 'object') text = await text;
-    const raw = parseObject(file, 'id', text);
-    if (typeof raw === 'string') {
-      await quarantine(file.path, raw);
-      data.skippedSessionIds.add(file.stem);
-      continue;
-    }
+  const addSession = (raw: Raw): undefined => {
     raw.projectId = intern(raw.projectId);
     const env = raw.env;
     if (typeof env === 'object' && env !== null && !Array.isArray(env)) {
@@ -347,6 +320,30 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     const { entity, changed } = migrateSession(raw, ctx);
     data.sessions.set(entity.id, entity);
     note('session', entity.id, changed);
+    return undefined;
+  };
+
+  // Tasks from project folders, then legacy task files, then sessions: one pass over the read-ahead files.
+  const reader = readAhead(readAheadFiles);
+  for (let i = 0; i < readAheadFiles.length; i++) {
+    if (reportDue()) await report(false);
+    const file = readAheadFiles[i]!;
+    const isSession = i >= taskFiles.length;
+    // The common path awaits nothing: only a chunk that has not arrived yet, or a quarantine, waits.
+    let text = reader?.text(i);
+    if (typeof text === 'object') text = await text;
+    const raw = parseObject(file, 'id', text);
+    const problem =
+      typeof raw === 'string'
+        ? raw
+        : i < taskFolderOf.length
+          ? addFolderTask(raw, taskFolderOf[i]!, file)
+          : isSession
+            ? addSession(raw)
+            : addLegacyTask(raw, file);
+    if (problem === undefined) continue;
+    await quarantine(file.path, problem);
+    if (isSession) data.skippedSessionIds.add(file.stem);
   }
 
   await reader?.close();
