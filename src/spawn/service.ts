@@ -147,16 +147,19 @@ export class SpawnService {
 
   /** docs/behaviour.md §8.2 steps 9–13, §8.3, §8.6, §8.7. See the file header for the phases. */
   async spawn(order: SpawnOrder): Promise<SpawnResponse> {
+    // 1. Reserve: lookups and a held session id.
     let plan = await this.lookUp(order);
     const reservation = new Reservation(this.pendingIds);
     let id = reservation.hold(this.freeSessionId());
     this.logValidated(id, plan);
     try {
       for (let attempt = 1; ; attempt++) {
+        // 2. The manifest, outside the store's write lock.
         reservation.folders.add(id);
         const manifest = await this.generate(id, plan);
         this.logger.info({ sessionId: id, manifestPath: manifest.manifestPath, attempt }, 'Spawn: manifest written');
         await this.hooks.afterManifest?.({ sessionId: id, attempt });
+        // 3. Commit, or another attempt from the plan re-read inside the mutation.
         const written = { id, plan, key: manifestKey(plan), manifest, lastAttempt: attempt >= OPTIMISTIC_ATTEMPTS, reservation };
         const outcome = await this.store.mutate((tx) => this.commitOrRetry(tx, written));
         if ('committed' in outcome) {
