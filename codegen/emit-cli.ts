@@ -19,7 +19,7 @@ import { SpecError, derefLocal } from './load-spec.js';
 import type { Output } from './output.js';
 import { readOperations, type OperationModel } from './operations.js';
 import { loadTemplate } from './render.js';
-import { allowsNull, declaredProperties, follow, isObject } from './schema-tools.js';
+import { allowsNull, declaredProperties, describeType, follow, isObject } from './schema-tools.js';
 import type { CliCommand, CliFlag, CliGroup, CliInfo, FlagKind } from '../src/cli/command-table.js';
 
 const RESERVED_FLAGS = new Set(['url', 'token', 'json', 'data', 'help', 'version']);
@@ -75,8 +75,11 @@ function flagShape(spec: LoadedSpec, node: unknown, from: string, doc: unknown):
   return { kind, ...(choices ? { choices } : {}), nullable };
 }
 
-function describe(node: unknown): string {
-  return isObject(node) && typeof node.description === 'string' ? node.description : '';
+/** The spec's description of a parameter or property, else what its type is ("a non-empty string"). */
+function describe(spec: LoadedSpec, node: unknown, schema: unknown, from: string, doc: unknown): string {
+  if (isObject(node) && typeof node.description === 'string') return node.description;
+  const type = describeType(spec, schema, from, doc);
+  return type === undefined ? '' : type.charAt(0).toUpperCase() + type.slice(1) + '.';
 }
 
 function bodyFlags(spec: LoadedSpec, file: SchemaFile, taken: Set<string>): CliFlag[] {
@@ -92,7 +95,7 @@ function bodyFlags(spec: LoadedSpec, file: SchemaFile, taken: Set<string>): CliF
       in: 'body' as const,
       ...flagShape(spec, node, file.relPath, file.schema),
       required: required.has(name),
-      description: describe(node),
+      description: describe(spec, node, node, file.relPath, file.schema),
       ...(defaultValue !== undefined ? { defaultValue } : {}),
     };
   });
@@ -115,7 +118,7 @@ function parameterFlags(spec: LoadedSpec, op: OperationModel, raw: Record<string
       ...flagShape(spec, param.schema, from, doc),
       nullable: false,
       required: where === 'path',
-      description: describe(param),
+      description: describe(spec, param, param.schema, from, doc),
     };
   };
   return [...op.pathParams.map((p) => flag(p.name, 'path')), ...op.queryParams.map((q) => flag(q, 'query'))];

@@ -87,7 +87,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "working-dir",
@@ -96,7 +96,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": ""
       },
       {
@@ -106,7 +106,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": ""
       }
     ],
@@ -202,7 +202,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "working-dir",
@@ -211,7 +211,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "description",
@@ -220,7 +220,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       }
     ],
     "body": {
@@ -392,7 +392,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       }
     ],
     "body": {
@@ -571,7 +571,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "type",
@@ -599,7 +599,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "json",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "An object."
       }
     ],
     "body": {
@@ -627,7 +627,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "strings",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "An array of non-empty strings."
       },
       {
         "flag": "task-id",
@@ -645,7 +645,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "id",
@@ -663,7 +663,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A non-empty string.",
         "defaultValue": "Unnamed Session"
       },
       {
@@ -673,7 +673,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "strategy",
@@ -687,7 +687,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": "simple"
       },
       {
@@ -706,7 +706,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": "idle"
       },
       {
@@ -716,7 +716,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "json",
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "An object.",
         "defaultValue": {}
       },
       {
@@ -897,7 +897,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "task-ids",
@@ -919,7 +919,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": "ui"
       },
       {
@@ -951,7 +951,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": "worker"
       },
       {
@@ -966,7 +966,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": "simple"
       },
       {
@@ -1035,7 +1035,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "strings",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "An array of non-empty strings."
       },
       {
         "flag": "status",
@@ -1053,7 +1053,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "agent-id",
@@ -1062,7 +1062,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "env",
@@ -1071,7 +1071,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "json",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "An object."
       },
       {
         "flag": "events",
@@ -1212,7 +1212,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "session-id",
@@ -1221,7 +1221,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "type",
@@ -1230,7 +1230,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A non-empty string.",
         "defaultValue": "progress"
       }
     ],
@@ -1259,7 +1259,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "title",
@@ -1268,7 +1268,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "parent-id",
@@ -1287,7 +1287,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": ""
       },
       {
@@ -1302,7 +1302,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": "medium"
       },
       {
@@ -1312,7 +1312,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": ""
       },
       {
@@ -1322,7 +1322,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "strings",
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "An array of strings.",
         "defaultValue": []
       },
       {
@@ -1332,7 +1332,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "strings",
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "An array of strings.",
         "defaultValue": []
       },
       {
@@ -1347,7 +1347,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "due-date",
@@ -1505,7 +1505,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": "",
+        "description": "A string.",
         "defaultValue": "user"
       },
       {
@@ -1524,7 +1524,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "session-id",
@@ -1542,7 +1542,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "description",
@@ -1551,7 +1551,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "status",
@@ -1568,7 +1568,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "priority",
@@ -1582,7 +1582,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "session-ids",
@@ -1591,7 +1591,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "strings",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "An array of non-empty strings."
       },
       {
         "flag": "skill-ids",
@@ -1600,7 +1600,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "strings",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "An array of strings."
       },
       {
         "flag": "agent-ids",
@@ -1609,7 +1609,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "strings",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "An array of strings."
       },
       {
         "flag": "dependencies",
@@ -1618,7 +1618,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "strings",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "An array of strings."
       },
       {
         "flag": "model",
@@ -1632,7 +1632,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "due-date",
@@ -1673,7 +1673,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "role",
@@ -1686,7 +1686,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         ],
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A string."
       },
       {
         "flag": "content",
@@ -1695,7 +1695,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": true,
-        "description": ""
+        "description": "A non-empty string."
       }
     ],
     "body": {
@@ -1866,7 +1866,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A non-empty string."
       },
       {
         "flag": "content",
@@ -1875,7 +1875,7 @@ export const commands: readonly (CliCommand & { operationId: OperationId })[] = 
         "kind": "string",
         "nullable": false,
         "required": false,
-        "description": ""
+        "description": "A non-empty string."
       }
     ],
     "body": {

@@ -51,7 +51,7 @@ export function flagPlaceholder(flag: CliFlag): string {
 /** The help line of a flag: the spec's description plus what the kind accepts. */
 export function flagHelp(flag: CliFlag): string {
   const notes: string[] = [];
-  if (flag.required) notes.push(flag.in === 'body' ? 'required (here or in --data)' : 'required');
+  if (flag.required) notes.push(flag.in === 'body' ? 'required, here or in --data' : 'required');
   if (flag.kind === 'strings') notes.push('repeatable: one value per occurrence');
   if (flag.kind === 'json') notes.push('JSON');
   if (flag.kind === 'any') notes.push('JSON or text');
