@@ -70,6 +70,29 @@ function target(options: Record<string, unknown>, env: CliIo['env']): Target {
   return { url: url.replace(/\/+$/, ''), token };
 }
 
+/** Calls the generated client's method for a command. */
+function invoke<Client>(client: Client, command: CliCommand & { operationId: keyof Client & string }, args: unknown): Promise<unknown> {
+  const method = client[command.operationId] as unknown as (args: unknown) => Promise<unknown>;
+  return method.call(client, args);
+}
+
+/**
+ * The ids of a project's members for `watch --project-id`: every list command (GET, no path parameter) that
+ * filters by a `projectId` query parameter is called, and its group names the kind (`tasks` → `task`).
+ */
+async function projectMembers<Client>(deps: CliDeps<Client>, client: Client, projectId: string): Promise<{ kind: string; ids: string[] }[]> {
+  const lists = deps.commands.filter(
+    (c) => c.method === 'GET' && !c.flags.some((f) => f.in === 'path') && c.flags.some((f) => f.in === 'query' && f.name === 'projectId'),
+  );
+  return Promise.all(
+    lists.map(async (c) => {
+      const items = await invoke(client, c, { params: {}, query: { projectId } });
+      const ids = Array.isArray(items) ? items.map((item) => (item as { id?: unknown }).id).filter((id): id is string => typeof id === 'string') : [];
+      return { kind: c.group.replace(/s$/, ''), ids };
+    }),
+  );
+}
+
 export async function runCli<Client>(deps: CliDeps<Client>, io: CliIo): Promise<number> {
   const style: OutputStyle = { tty: io.stdout.isTTY === true, columns: io.stdout.columns };
   let exitCode: number = EXIT.ok;
@@ -82,8 +105,7 @@ export async function runCli<Client>(deps: CliDeps<Client>, io: CliIo): Promise<
         url = server.url;
         const args = await callArgs(command, options, { readFile: (p) => io.readFile(p), readStdin: () => io.readStdin() });
         const client = deps.createClient({ baseUrl: server.url, token: server.token });
-        const method = client[command.operationId as keyof Client] as unknown as (args: unknown) => Promise<unknown>;
-        const result = await method.call(client, args);
+        const result = await invoke(client, command as CliCommand & { operationId: keyof Client & string }, args);
         io.stdout.write(options.json === true ? formatJson(result, style) : formatResult(result, style));
       },
       async onWatch(options) {
@@ -100,6 +122,7 @@ export async function runCli<Client>(deps: CliDeps<Client>, io: CliIo): Promise<
           out: (text) => io.stdout.write(text),
           err: (text) => io.stderr.write(text),
           stop: io.stop,
+          projectMembers: (projectId) => projectMembers(deps, deps.createClient({ baseUrl: server.url, token: server.token }), projectId),
         });
       },
     },

@@ -9,7 +9,6 @@
  */
 import type { AnyEventEnvelope } from '../../generated/events/index.js';
 import { EVENT_NAMES, type WebSocketConstructor } from '../../generated/client/events.js';
-import { createClient } from '../../generated/client/index.js';
 import { subscribe } from '../client/subscribe.js';
 import { EXIT, UsageError } from './failures.js';
 import { formatJson, type OutputStyle } from './output.js';
@@ -25,6 +24,8 @@ export interface WatchOptions {
   out(text: string): void;
   err(text: string): void;
   stop: Promise<void>;
+  /** the ids of the tasks and sessions of a project, read over REST (src/cli/run.ts finds the list commands) */
+  projectMembers(projectId: string): Promise<{ kind: string; ids: string[] }[]>;
 }
 
 /** `task:*` → every `task:` event; anything else is an exact name. Unknown patterns are usage errors. */
@@ -82,18 +83,14 @@ function refusedStatus(error: Error | undefined): number | undefined {
 export async function runWatch(options: WatchOptions): Promise<number> {
   const wanted = eventMatcher(options.patterns);
   const filter = options.projectId === undefined ? undefined : new ProjectFilter(options.projectId);
-  const client = createClient({ baseUrl: options.url, token: options.token });
   const subscription = subscribe({ url: options.url, token: options.token, WebSocket: options.WebSocket });
   const wsUrl = options.url.replace(/^http/i, 'ws');
 
   const seed = async (): Promise<void> => {
     if (!filter) return;
-    const [tasks, sessions] = await Promise.all([
-      client.listTasks({ query: { projectId: filter.projectId } }),
-      client.listSessions({ query: { projectId: filter.projectId } }),
-    ]);
-    for (const t of tasks) filter.tasks.add(t.id);
-    for (const s of sessions) filter.sessions.add(s.id);
+    for (const { kind, ids } of await options.projectMembers(filter.projectId)) {
+      for (const id of ids) (kind === 'task' ? filter.tasks : kind === 'session' ? filter.sessions : new Set<string>()).add(id);
+    }
   };
 
   subscription.onAny((envelope) => {
