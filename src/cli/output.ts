@@ -41,10 +41,13 @@ function header(text: string, style: OutputStyle): string {
   return style.tty ? `${BOLD}${text}${RESET}` : text;
 }
 
+/** Keys that identify a row at a glance come first when present; the rest follow in the answer's order. */
+const LEADING_KEYS = ['id', 'name', 'title', 'status', 'priority', 'role', 'strategy'];
+
 function tableColumns(rows: Record<string, unknown>[]): string[] {
   const keys = Object.keys(rows[0] ?? {}).filter((k) => rows.some((r) => r[k] === null || typeof r[k] !== 'object'));
-  const ordered = keys.includes('id') ? ['id', ...keys.filter((k) => k !== 'id')] : keys;
-  return ordered.slice(0, MAX_TABLE_COLUMNS);
+  const leading = LEADING_KEYS.filter((k) => keys.includes(k));
+  return [...leading, ...keys.filter((k) => !leading.includes(k))].slice(0, MAX_TABLE_COLUMNS);
 }
 
 function formatTable(rows: Record<string, unknown>[], style: OutputStyle): string {
@@ -59,7 +62,8 @@ function formatTable(rows: Record<string, unknown>[], style: OutputStyle): strin
 function formatRecord(record: Record<string, unknown>, style: OutputStyle): string {
   const keys = Object.keys(record);
   const width = Math.max(0, ...keys.map((k) => k.length));
-  const max = Math.max(20, (style.columns ?? 100) - width - 2);
+  const columns = style.columns !== undefined && style.columns > 0 ? style.columns : 100;
+  const max = Math.max(20, columns - width - 2);
   return keys.map((k) => `${header(`${k}:`.padEnd(width + 1), style)} ${cut(cell(record[k]), max, style)}`.trimEnd()).join('\n') + '\n';
 }
 

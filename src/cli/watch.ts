@@ -70,7 +70,7 @@ function eventLine(envelope: AnyEventEnvelope, style: OutputStyle): string {
   const time = new Date(envelope.timestamp);
   const when = style.tty ? time.toLocaleTimeString() : time.toISOString();
   const data = JSON.stringify(envelope.data);
-  const width = (style.columns ?? 120) - when.length - envelope.event.length - 2;
+  const width = (style.columns !== undefined && style.columns > 0 ? style.columns : 120) - when.length - envelope.event.length - 2;
   const shown = style.tty && data.length > width ? `${data.slice(0, Math.max(10, width - 1))}…` : data;
   return `${when} ${envelope.event} ${shown}\n`;
 }
