@@ -1,7 +1,8 @@
 /**
  * Parsed flags → the generated client's call arguments `{ params, query, body }`. The body is `--data` (inline
- * JSON, `@file.json`, or `-` for stdin) with the body flags laid over it; a body field the request schema requires
- * must come from one of the two, else it is a usage error naming the flag.
+ * JSON, `@file.json`, or `-` for stdin) with the body flags laid over it. Without `--data`, a body field the
+ * request schema requires must have its flag, else it is a usage error naming the flag; with `--data` the body
+ * is the caller's and the server judges it, exactly as it would the same body sent over plain HTTP.
  */
 import type { CliCommand, CliFlag } from './command-table.js';
 import { UsageError } from './failures.js';
@@ -66,9 +67,9 @@ export async function callArgs(command: CliCommand, options: Record<string, unkn
     throw new UsageError(`option '--data' must be a JSON object when body flags are given too`);
   }
   const body = data !== undefined && !hasFields ? data : { ...(data as Record<string, unknown> | undefined), ...fields };
-  if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+  if (data === undefined) {
     for (const flag of command.flags) {
-      if (flag.in === 'body' && flag.required && !(flag.name in body)) {
+      if (flag.in === 'body' && flag.required && !(flag.name in fields)) {
         throw new UsageError(`required option '--${flag.flag}' not specified (or give "${flag.name}" in --data)`);
       }
     }

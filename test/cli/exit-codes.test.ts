@@ -46,6 +46,9 @@ describe('exit codes', () => {
     expect(JSON.parse(json.stdout)).toEqual((await api.json('POST', '/api/tasks', { projectId: 'nope', title: 'x' })).json);
     const invalid = await runCli(['tasks', 'create', '--project-id', 'p', '--title', ' '], { env });
     expect(invalid).toMatchObject({ code: 1, stderr: 'VALIDATION_ERROR: title is required\n' });
+    // With --data the body is the caller's: the server, not the CLI, says what is missing.
+    const partial = await runCli(['tasks', 'create', '--data', '{"projectId":"p"}'], { env });
+    expect(partial).toMatchObject({ code: 1, stderr: 'VALIDATION_ERROR: title is required\n' });
   });
 
   it('2: usage errors name the flag and send nothing', async () => {
