@@ -125,6 +125,7 @@ function parameterFlags(spec: LoadedSpec, op: OperationModel, raw: Record<string
 }
 
 function commandOf(spec: LoadedSpec, op: OperationModel): CliCommand {
+  if (op.tag === '') throw new SpecError(`${op.operationId}: no tag; the CLI files every command under its operation's tag (spec-conventions §3)`);
   const paths = spec.openapi.paths as Record<string, unknown>;
   const pathItem = derefLocal(spec.openapi, paths[op.path]);
   const raw = pathItem[op.method] as Record<string, unknown>;
