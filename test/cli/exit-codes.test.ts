@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => api.close());
 
-describe('exit codes', () => {
+describe('exit codes', { timeout: 60_000 }, () => {
   it('0: success; without --json a plain table (stdout is not a TTY: no colour codes)', async () => {
     const created = await runCli(['projects', 'create', '--name', 'Demo', '--working-dir', '/tmp/demo'], { env });
     expect(created.code).toBe(0);
@@ -100,7 +100,7 @@ describe('exit codes', () => {
   });
 });
 
-describe('token', () => {
+describe('token', { timeout: 60_000 }, () => {
   // The harness's own WebSocket client sends no token, so this server is started without it.
   let secured: RunningServer;
   beforeAll(async () => {

@@ -69,7 +69,7 @@ const operations: SpecOperation[] = Object.entries(spec.paths as Json).flatMap((
   ['get', 'post', 'put', 'patch', 'delete'].filter((m) => item[m]).map((m) => ({ method: m, path: p, op: item[m], pathItem: item })),
 );
 
-describe('maestro-api --help follows the spec', () => {
+describe('maestro-api --help follows the spec', { timeout: 60_000 }, () => {
   beforeAll(() => buildCliBundle());
 
   it('names commands from tag and operationId', () => {

@@ -114,5 +114,5 @@ describe('maestro-api: every operation against the real server', () => {
     expect(await call('projects', 'delete', ['--id', project.id])).toEqual({ success: true, id: project.id });
 
     expect(commands.map((c) => c.operationId).filter((id) => !called.has(id))).toEqual([]);
-  }, 180_000);
+  }, 300_000);
 });
