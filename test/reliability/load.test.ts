@@ -12,7 +12,11 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { SOAK, call, figure, killAllChildren, percentile, prng, sleep, startChild, tempRoot } from './helpers.js';
+import { call } from '../support/http.js';
+import { killAllChildren, startChild } from '../support/server.js';
+import { tempDir } from '../support/temp.js';
+import { sleep } from '../support/wait.js';
+import { SOAK, figure, percentile, prng } from './helpers.js';
 
 afterAll(killAllChildren);
 
@@ -54,8 +58,8 @@ function openReader(port: number): Promise<Reader> {
 
 describe('load: 50 WebSocket clients under mixed traffic', () => {
   it(`${SECONDS} s: zero 5xx, zero dropped events, slow consumer cut off, RSS and p99 lag printed`, async () => {
-    const root = tempRoot();
-    const child = await startChild(path.join(root, 'data'), { LOG_LEVEL: 'warn' });
+    const root = tempDir('maestro-reliability-');
+    const child = await startChild({ root });
     const port = child.port;
 
     // Fixtures every writer works on.

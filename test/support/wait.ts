@@ -4,10 +4,10 @@
  * NOT happen. `sleep` is for pacing only (load generators, "let the timer run out" when the timer is the subject).
  */
 
-/** Polls `cond` every 5 ms until it is true; rejects with `what` after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
+/** Polls `cond` (which may ask the server) every 5 ms until it is true; rejects with `what` after `timeoutMs`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 3000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
