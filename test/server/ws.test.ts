@@ -2,7 +2,10 @@ import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createLogger } from '../../src/log.js';
-import { closeCode, collect, openClient, refusedUpgrade, request, startTestServer, waitFor } from './helpers.js';
+import { rawRequest as request } from '../support/http.js';
+import { waitFor } from '../support/wait.js';
+import { closeCode, collect, openClient, refusedUpgrade } from '../support/ws.js';
+import { startTestServer } from './helpers.js';
 import type { RunningServer } from '../../src/server.js';
 import type { HubEvent } from '../../src/ws/hub.js';
 
@@ -356,9 +359,13 @@ describe('protocol-level ping (docs/behaviour.md §4.3)', () => {
     const dead = await client(s.port);
     const live = await client(s.port);
     await waitFor(() => s.hub.size === 2, 2000, 'two clients');
+    let livePings = 0;
+    live.on('ping', () => livePings++);
     dead.pause();
     await waitFor(() => s.hub.size === 1, 3000, 'dead peer dropped');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Three more heartbeat rounds (seen as pings at the live client) have passed: the live one was kept by each.
+    const seen = livePings;
+    await waitFor(() => livePings >= seen + 3, 3000, 'three more heartbeats');
     expect(s.hub.size).toBe(1);
     expect(live.readyState).toBe(WebSocket.OPEN);
   });

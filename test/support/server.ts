@@ -49,6 +49,8 @@ export interface ChildOptions extends ServerOptions {
   cwd?: string;
   /** node's arguments (default: `--import tsx src/main.ts`: one process, so a signal reaches the server itself). */
   args?: string[];
+  /** How long startChild waits for `GET /health` (default 20 s). */
+  readyTimeoutMs?: number;
 }
 
 export interface ServerUnderTest {
@@ -177,11 +179,11 @@ async function startChildOn(root: string, owned: boolean, options: ChildOptions)
   for (let attempt = 1; ; attempt++) {
     const child = await spawnChildOn(root, owned, options);
     try {
-      await waitReady(child);
+      await waitReady(child, options.readyTimeoutMs);
       return child;
     } catch (err) {
       // Another process took the free port meanwhile: retry on a fresh one.
-      if (options.port === undefined && attempt < 3 && /address already in use/.test(child.output())) continue;
+      if (options.port === undefined && options.env?.PORT === undefined && attempt < 3 && /address already in use/.test(child.output())) continue;
       if (owned) removeTempDir(root);
       throw err;
     }
@@ -189,7 +191,8 @@ async function startChildOn(root: string, owned: boolean, options: ChildOptions)
 }
 
 async function spawnChildOn(root: string, owned: boolean, options: ChildOptions): Promise<ChildServer> {
-  const port = options.port ?? (await freePort());
+  // A PORT in `env` wins (a test of a bad PORT value); the handle's port is then that value.
+  const port = options.port ?? (options.env?.PORT !== undefined ? Number(options.env.PORT) : await freePort());
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: root,
@@ -197,8 +200,8 @@ async function spawnChildOn(root: string, owned: boolean, options: ChildOptions)
     // As deployed: production error bodies, and warn-level logs so that per-request lines cost nothing.
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
-    ...options.env,
     PORT: String(port),
+    ...options.env,
   };
   writeSkills(env.SKILLS_DIR!, options.skills);
   const proc = spawn(process.execPath, options.args ?? ['--import', 'tsx', 'src/main.ts'], {
