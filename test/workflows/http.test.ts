@@ -81,7 +81,8 @@ describe('CLI sequences over HTTP (docs/behaviour.md §11)', () => {
   it('queue endpoints on a simple session answer 400 "queue strategy" before reading the body', async () => {
     const { projectId } = await projectAndTasks(0);
     await post('/api/sessions', { projectId, taskIds: [] });
-    const id = (api.received.splice(0)[0].data as { id: string }).id;
+    const [created] = await expectEvents(api, ['session:created']);
+    const id = (created!.data as { id: string }).id;
     const res = await post(`/api/sessions/${id}/queue/push`, { taskId: 42 });
     expectError(res, 400, 'VALIDATION_ERROR');
     expect((res.json as { message: string }).message).toContain('queue strategy');
