@@ -131,7 +131,10 @@ export function startInProcess(options: InProcessOptions = {}): Promise<InProces
 async function startInProcessOn(root: string, owned: boolean, options: InProcessOptions): Promise<InProcessServer> {
   const config: Config = { ...testConfig(options.env, root), ...options.config };
   writeSkills(config.skillsDir, options.skills);
-  const server = await startServer(config, { logger: silentLogger(), ...options.deps });
+  const server = await startServer(config, { logger: silentLogger(), ...options.deps }).catch((err: unknown) => {
+    if (owned) removeTempDir(root);
+    throw err;
+  });
   let ownsRoot = owned;
   return {
     root,

@@ -131,7 +131,7 @@ describe('CLI sequences over HTTP (docs/behaviour.md §11)', () => {
     expectError(await post('/api/sessions/spawn', { projectId: 'proj_x', taskIds: [tasks[0]] }), 404, 'project_not_found');
     expectError(await post('/api/sessions/spawn', { projectId, taskIds: [tasks[0]], spawnSource: 'session', sessionId: 'sess_x' }), 404, 'parent_session_not_found');
     expect(fs.readdirSync(api.config.sessionDir)).toEqual([]);
-    expect(api.received).toEqual([]);
+    expect(await api.log.take(), 'refused spawns send no event').toEqual([]);
 
     const tree = await post('/api/sessions/spawn', { projectId, taskIds: [tasks[0]], strategy: 'tree' });
     expect(tree.status).toBe(201);
