@@ -30,6 +30,13 @@ export function standInStore(quarantined = 0): StandInStore {
   };
 }
 
+let slowStarted = 0;
+
+/** How many `/api/slow` requests have reached the stand-in router (a test waits for this, not for a sleep). */
+export function slowRequestsStarted(): number {
+  return slowStarted;
+}
+
 /**
  * A hand-made stand-in for the generated router: /health and /ws-status through the handlers, plus a few
  * /api routes that succeed, throw a ContractError, throw an unexpected error or parse a JSON body.
@@ -59,6 +66,7 @@ export function standInRouter(handlers: HandlerMap, options: { maxBodyBytes: num
     throw new ContractError(500, 'INTERNAL_ERROR', 'write failed: EIO');
   });
   r.get('/api/slow', async (_req, res) => {
+    slowStarted++;
     await new Promise((resolve) => setTimeout(resolve, 300));
     res.status(200).json({ slow: true });
   });

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.js';
 import { rawRequest as request } from '../support/http.js';
 import { waitFor } from '../support/wait.js';
 import { closeCode, collect, openClient, refusedUpgrade } from '../support/ws.js';
-import { startTestServer } from './helpers.js';
+import { slowRequestsStarted, startTestServer } from './helpers.js';
 import type { RunningServer } from '../../src/server.js';
 import type { HubEvent } from '../../src/ws/hub.js';
 
@@ -285,8 +285,9 @@ describe('shutdown (docs/behaviour.md §4.1, §5.7)', () => {
     const s = await startTestServer();
     const agent = new http.Agent({ keepAlive: true });
     expect((await request(s.port, 'GET', '/api/ok', { agent })).status).toBe(200);
+    const started = slowRequestsStarted();
     const pending = request(s.port, 'GET', '/api/slow', { agent });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => slowRequestsStarted() > started, 2000, 'the slow request to be in flight');
     const t0 = Date.now();
     await s.close();
     const res = await pending;
