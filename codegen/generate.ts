@@ -11,6 +11,7 @@ import { emitValidators } from './emit-validators.js';
 import { emitRoutes } from './emit-routes.js';
 import { emitEvents } from './emit-events.js';
 import { emitClient } from './emit-client.js';
+import { emitCli } from './emit-cli.js';
 import { emitPrompts } from './emit-prompts.js';
 import { emitModel } from './emit-model.js';
 
@@ -41,6 +42,7 @@ export async function generate(options: GenerateOptions = {}): Promise<Generated
     ['routes', () => emitRoutes(spec, out, templatesRoot)],
     ['events', () => emitEvents(spec, out, templatesRoot)],
     ['client', () => emitClient(spec, out, templatesRoot)],
+    ['cli', () => emitCli(spec, out, templatesRoot)],
     ['prompts', () => emitPrompts(spec, out)],
     ['model', () => emitModel(spec, out)],
   ];

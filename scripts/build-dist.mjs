@@ -1,20 +1,50 @@
 /**
- * `npm run build:dist` (run by `npm start` as its `prestart`): bundles src/main.ts and everything it imports
- * from src/ and generated/ into dist/main.js with esbuild, so that the server runs as plain JavaScript under
- * `node` with no TypeScript loader at run time (issue 7). npm packages stay external (resolved from
- * node_modules at run time, as before). Plain JavaScript so that the build itself needs no loader either.
+ * `npm run build:dist`: bundles src/main.ts and everything it imports from src/ and generated/ into dist/main.js
+ * with esbuild, so that the server runs as plain JavaScript under `node` with no TypeScript loader at run time
+ * (issue 7). npm packages stay external (resolved from node_modules at run time, as before). Plain JavaScript so
+ * that the build itself needs no loader either.
+ *
+ * `--if-stale` (what `npm start` runs first, as its `prestart`) builds only when dist/main.js is missing or older
+ * than a file it is made from (src/, generated/, this script, package.json), so a start does not rebuild; then
+ * esbuild is not even loaded. `npm pack` (prepack) always builds, so a packed package holds a fresh bundle.
  *
  * The file is replaced atomically (temp file + rename) and only when its content changed, so a server starting
- * from dist/main.js never reads a half-written bundle while another `npm start`, bench or test builds it.
+ * from dist/main.js never reads a half-written bundle while another `npm start`, bench or test builds it. The
+ * bundle, changed or not, is dated to the start of the build, so that `--if-stale` sees it as fresh.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'dist', 'main.js');
+const SOURCES = ['src', 'generated', 'scripts/build-dist.mjs', 'package.json'];
+
+/** The newest mtime (ms) of a file or of any file below a folder. */
+function newestMtime(target) {
+  const stat = statSync(target);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs; // a removed file changes its folder's mtime
+  for (const entry of readdirSync(target)) newest = Math.max(newest, newestMtime(path.join(target, entry)));
+  return newest;
+}
+
+function bundleIsFresh() {
+  let built;
+  try {
+    built = statSync(outFile).mtimeMs;
+  } catch {
+    return false;
+  }
+  return SOURCES.every((source) => newestMtime(path.join(root, source)) <= built);
+}
+
+if (process.argv.includes('--if-stale') && bundleIsFresh()) process.exit(0);
+
+const { build } = await import('esbuild');
+// The bundle is dated to the start of the build: a source saved during the build stays newer than it.
+const buildStarted = new Date();
 
 const result = await build({
   absWorkingDir: root,
@@ -41,9 +71,12 @@ if (current !== text) {
   const tmp = path.join(path.dirname(outFile), `.main.js.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     writeFileSync(tmp, text);
+    utimesSync(tmp, buildStarted, buildStarted);
     renameSync(tmp, outFile);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
+} else {
+  utimesSync(outFile, buildStarted, buildStarted);
 }

@@ -64,6 +64,64 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** One environment variable: its default (undefined: unset) and what it means, for `--help` and the docs. */
+export interface EnvVariable {
+  readonly default: string | undefined;
+  /** How the default is shown when it is derived rather than a fixed value. */
+  readonly shownDefault?: string;
+  readonly help: string;
+}
+
+/**
+ * Every variable of docs/behaviour.md §6.1 (and this server's own MAESTRO_METRICS), in the order `maestro-server --help` lists them. loadConfig takes its
+ * defaults from here, so the help text cannot drift from what the server does.
+ */
+export const ENV_VARIABLES = {
+  PORT: { default: '3000', help: 'HTTP and WebSocket port (1-65535)' },
+  HOST: { default: '127.0.0.1', help: 'bind address; a non-loopback one needs MAESTRO_API_TOKEN or MAESTRO_ALLOW_UNAUTHENTICATED=true' },
+  SERVER_URL: { default: undefined, shownDefault: 'http://{HOST}:{PORT}', help: 'URL given to spawned sessions as MAESTRO_SERVER_URL' },
+  DATA_DIR: { default: '~/.maestro/data', help: 'the file store (locked by one server at a time)' },
+  SESSION_DIR: { default: '~/.maestro/sessions', help: 'spawn manifests' },
+  SKILLS_DIR: { default: '~/.agents-ui/maestro-skills', help: 'skills, read only' },
+  DATABASE_TYPE: { default: 'filesystem', help: 'filesystem | postgres (postgres is not supported yet)' },
+  DATABASE_URL: { default: undefined, help: 'postgres:// connection string (read, not used yet)' },
+  MANIFEST_GENERATOR: { default: 'server', help: 'server (built in) | cli (runs MAESTRO_CLI_PATH)' },
+  MAESTRO_CLI_PATH: { default: 'maestro', help: 'the CLI used in cli mode' },
+  MAESTRO_API_TOKEN: { default: undefined, help: 'when set: Bearer token required on every request but GET /health and OPTIONS' },
+  MAESTRO_ALLOW_UNAUTHENTICATED: { default: 'false', help: 'true allows a non-loopback HOST without a token' },
+  MAESTRO_MAX_BODY_BYTES: { default: '1048576', help: 'request body limit in bytes (1024-104857600)' },
+  CORS_ENABLED: { default: 'true', help: 'false sends no CORS headers' },
+  CORS_ORIGINS: { default: undefined, shownDefault: 'loopback origins + tauri://localhost', help: 'comma-separated allow-list; * allows any origin' },
+  CORS_CREDENTIALS: { default: 'false', help: 'true sends Access-Control-Allow-Credentials' },
+  LOG_LEVEL: { default: 'info', help: 'error | warn | info | debug (debug adds stack traces to start errors)' },
+  LOG_FORMAT: { default: 'pretty', help: 'pretty | json' },
+  LOG_FILE: { default: undefined, help: 'an extra log destination' },
+  DEBUG: { default: 'false', help: 'true: verbose logs, one line per broadcast' },
+  NODE_ENV: { default: 'development', help: 'development | production | test; production hides exception text in 500s' },
+  // Not a §6.1 variable: an operational opt-in of this server (docs/operations.md, docs/decisions.md).
+  MAESTRO_METRICS: { default: 'false', help: 'true serves Prometheus metrics at GET /metrics (behind the token when set)' },
+} as const satisfies Record<string, EnvVariable>;
+
+export type EnvVariableName = keyof typeof ENV_VARIABLES;
+
+/** The `--help` table: one line per variable, `NAME  default  meaning`. */
+export function environmentHelp(): string {
+  const rows = Object.entries(ENV_VARIABLES as Record<string, EnvVariable>).map(([name, v]) => [
+    name,
+    v.default ?? v.shownDefault ?? '(unset)',
+    v.help,
+  ]);
+  const w0 = Math.max(...rows.map((r) => r[0]!.length));
+  const w1 = Math.max(...rows.map((r) => r[1]!.length));
+  return rows.map(([n, d, h]) => `  ${n!.padEnd(w0)}  ${d!.padEnd(w1)}  ${h}`).join('\n');
+}
+
+const dflt = (name: EnvVariableName): string => {
+  const value = (ENV_VARIABLES[name] as EnvVariable).default;
+  if (value === undefined) throw new Error(`${name} has no default`);
+  return value;
+};
+
 const MIN_BODY_BYTES = 1024;
 const MAX_BODY_BYTES = 104_857_600;
 
@@ -83,27 +141,27 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     return v === enabling;
   };
 
-  const port = parseIntInRange('PORT', get('PORT'), 3000, 1, 65535);
+  const port = parseIntInRange('PORT', get('PORT'), Number(dflt('PORT')), 1, 65535);
 
-  let host = get('HOST') ?? '127.0.0.1';
+  let host = get('HOST') ?? dflt('HOST');
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   if (host === '' || /[\s/]/.test(host)) throw bad('HOST', get('HOST'), 'a host name or IP address');
   const hostIsLoopback = isLoopbackHost(host);
 
   const serverUrl = deriveServerUrl(get('SERVER_URL'), host, port);
 
-  const dataDir = resolveDir(get('DATA_DIR') ?? '~/.maestro/data', cwd);
-  const sessionDir = resolveDir(get('SESSION_DIR') ?? '~/.maestro/sessions', cwd);
-  const skillsDir = resolveDir(get('SKILLS_DIR') ?? '~/.agents-ui/maestro-skills', cwd);
+  const dataDir = resolveDir(get('DATA_DIR') ?? dflt('DATA_DIR'), cwd);
+  const sessionDir = resolveDir(get('SESSION_DIR') ?? dflt('SESSION_DIR'), cwd);
+  const skillsDir = resolveDir(get('SKILLS_DIR') ?? dflt('SKILLS_DIR'), cwd);
 
-  const databaseType = get('DATABASE_TYPE') ?? 'filesystem';
+  const databaseType = get('DATABASE_TYPE') ?? dflt('DATABASE_TYPE');
   if (databaseType === 'postgres') {
     throw new ConfigError('DATABASE_TYPE=postgres is not supported yet', 'DATABASE_TYPE');
   }
   if (databaseType !== 'filesystem') throw bad('DATABASE_TYPE', databaseType, 'one of: filesystem, postgres');
 
-  const manifestGenerator = oneOf('MANIFEST_GENERATOR', get('MANIFEST_GENERATOR'), ['server', 'cli'] as const, 'server');
-  const maestroCliPath = get('MAESTRO_CLI_PATH') ?? 'maestro';
+  const manifestGenerator = oneOf('MANIFEST_GENERATOR', get('MANIFEST_GENERATOR'), ['server', 'cli'] as const, dflt('MANIFEST_GENERATOR') as 'server');
+  const maestroCliPath = get('MAESTRO_CLI_PATH') ?? dflt('MAESTRO_CLI_PATH');
 
   const apiToken = get('MAESTRO_API_TOKEN');
   // HTTP trims header values and forbids control characters, so such a token could never match.
@@ -118,7 +176,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const maxBodyBytes = parseIntInRange(
     'MAESTRO_MAX_BODY_BYTES',
     get('MAESTRO_MAX_BODY_BYTES'),
-    1_048_576,
+    Number(dflt('MAESTRO_MAX_BODY_BYTES')),
     MIN_BODY_BYTES,
     MAX_BODY_BYTES,
   );
@@ -136,12 +194,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     origins = list.length > 0 ? list : null;
   }
 
-  const logLevel = oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['error', 'warn', 'info', 'debug'] as const, 'info');
-  const logFormat = oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['pretty', 'json'] as const, 'pretty');
+  const logLevel = oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['error', 'warn', 'info', 'debug'] as const, dflt('LOG_LEVEL') as 'info');
+  const logFormat = oneOf('LOG_FORMAT', get('LOG_FORMAT'), ['pretty', 'json'] as const, dflt('LOG_FORMAT') as 'pretty');
   const rawLogFile = get('LOG_FILE');
   const logFile = rawLogFile === undefined ? undefined : resolveDir(rawLogFile, cwd);
   const debug = exactBool('DEBUG', 'true');
-  const nodeEnv = oneOf('NODE_ENV', get('NODE_ENV'), ['development', 'production', 'test'] as const, 'development');
+  const nodeEnv = oneOf('NODE_ENV', get('NODE_ENV'), ['development', 'production', 'test'] as const, dflt('NODE_ENV') as 'development');
   // An operational endpoint outside the API (docs/decisions.md): off unless asked for, like the other opt-ins.
   const metrics = exactBool('MAESTRO_METRICS', 'true');
 

@@ -34,6 +34,18 @@ import { removeLeftoverManifestTemps } from './spawn/leftover-temps.js';
 import type { ApiRouterOptions } from './http/api-router.js';
 import type { StoreObserver } from './store/index.js';
 import { createServerMetrics } from './metrics/index.js';
+import { startLoadReport } from './load-report.js';
+
+/**
+ * The reason a start was abandoned because SIGINT/SIGTERM came during it (docs/behaviour.md §5.7 applies from the
+ * first moment): main aborts the start with it and exits 0 once the lock is released.
+ */
+export class StartupStopped extends Error {
+  constructor(readonly signal: string) {
+    super(`stopped by ${signal} during startup`);
+    this.name = 'StartupStopped';
+  }
+}
 
 /** What the server needs from the store. */
 export interface StoreHandle {
@@ -50,6 +62,8 @@ export interface OpenStoreOptions {
   onCommit: (events: HubEvent[]) => void;
   /** MAESTRO_METRICS=true: told about commit rounds and fsyncs (src/metrics/store-metrics.ts). */
   observer?: StoreObserver;
+  /** Aborted when a stop is requested during the start: the open gives up (its reason is thrown) and unlocks. */
+  stopSignal?: AbortSignal;
 }
 
 /** Everything a handler factory may depend on. */
@@ -84,6 +98,11 @@ export interface ServerDeps {
   hubOptions?: Pick<EventHubOptions, 'maxBufferedBytes' | 'slowConsumerGraceMs' | 'heartbeatMs' | 'maxPayload' | 'validate'>;
   /** Tests: hooks into spawn's server mode (e.g. change the store between the manifest write and the mutation). */
   spawnHooks?: SpawnHooks;
+  /**
+   * Aborted (reason: StartupStopped) when SIGINT/SIGTERM arrives during the start: the load is abandoned, what
+   * was opened is closed, the lock released, and startServer rejects with the reason.
+   */
+  stopSignal?: AbortSignal;
 }
 
 export interface RunningServer {
@@ -127,12 +146,14 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   } catch (err) {
     throw new ConfigError(`Cannot create SESSION_DIR ${config.sessionDir}: ${(err as Error).message}`, 'SESSION_DIR');
   }
+  deps.stopSignal?.throwIfAborted();
   const store = await openStore({
     dataDir: config.dataDir,
     sessionDir: config.sessionDir,
     logger,
     clock,
     ...(metrics && { observer: metrics.store.observer }),
+    ...(deps.stopSignal && { stopSignal: deps.stopSignal }),
     onCommit: (events) => {
       // The mutation is already durable; a broadcast problem must never turn it into a failed request.
       try {
@@ -148,6 +169,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 
   let server: http.Server | undefined;
   try {
+    deps.stopSignal?.throwIfAborted();
     // 3. HTTP server with its routes.
     const ctx: HandlerContext = { config, logger, clock, store, hub, ...(deps.spawnHooks && { spawnHooks: deps.spawnHooks }) };
     const handlers: HandlerMap = {
@@ -250,16 +272,22 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 /** The file store of src/store/ (docs/behaviour.md §5), with the pino logger adapted to the store's logger shape. */
 async function defaultOpenStore(options: OpenStoreOptions): Promise<StoreHandle> {
   const { logger } = options;
+  const report = startLoadReport(logger, options.dataDir);
   const store = await Store.open({
     dataDir: options.dataDir,
     clock: options.clock,
     ...(options.observer && { observer: options.observer }),
+    onLoadProgress: (progress) => {
+      options.stopSignal?.throwIfAborted();
+      report.progress(progress);
+    },
     onCommit: (events) => options.onCommit([...events]),
     logger: {
       warn: (message, extra) => logger.warn(extra ?? {}, message),
       info: (message, extra) => logger.info(extra ?? {}, message),
     },
   });
+  report.done(store.loadStats);
   try {
     // docs/behaviour.md §5.2 step 4 / §10.2: no event is emitted by seeding.
     const seeded = await seedDefaultTemplates(store);

@@ -43,7 +43,24 @@ export interface LoadOptions {
   loadTime: number;
   hostname: string;
   platform: string;
+  /**
+   * Told how far the load is, about every LOAD_PROGRESS_INTERVAL_MS while it reads files and once at the end
+   * (`done`). The load awaits it, which also lets signal handlers run during a long load; a hook that throws
+   * (a stop was requested) abandons the load, and the store releases its lock.
+   */
+  onProgress?: (progress: LoadProgress) => void | Promise<void>;
 }
+
+/** Entities loaded so far, per kind. */
+export interface LoadProgress {
+  counts: Record<'projects' | 'tasks' | 'sessions' | 'templates' | 'queues', number>;
+  /** Entity files found so far (listed folders only); the last report counts every file. */
+  filesFound: number;
+  done: boolean;
+}
+
+/** How often the load reports progress (and yields to the event loop). */
+export const LOAD_PROGRESS_INTERVAL_MS = 250;
 
 export interface LoadStats {
   quarantined: number;
@@ -122,6 +139,19 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     }
   };
 
+  let filesFound = 0;
+  let nextReport = Date.now() + LOAD_PROGRESS_INTERVAL_MS;
+  const report = async (done: boolean): Promise<void> => {
+    if (options.onProgress === undefined) return;
+    // A turn of the event loop: a signal that arrived meanwhile gets its handler run before the hook is asked.
+    if (!done) await new Promise((resolve) => setImmediate(resolve));
+    const counts = { projects: data.projects.size, tasks: data.tasks.size, sessions: data.sessions.size, templates: data.templates.size, queues: data.queues.size };
+    await options.onProgress({ counts, filesFound, done });
+    nextReport = Date.now() + LOAD_PROGRESS_INTERVAL_MS;
+  };
+  /** True about every LOAD_PROGRESS_INTERVAL_MS (a clock read costs some 30 ns per file). */
+  const reportDue = (): boolean => options.onProgress !== undefined && Date.now() >= nextReport;
+
   /** List a folder: remove temp files, return `*.json` files (name order) and sub-folders. */
   const scan = async (dir: string): Promise<{ files: Candidate[]; dirs: string[] }> => {
     let entries: Dirent[];
@@ -152,6 +182,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
         files.push({ path, stem: entry.name.slice(0, -'.json'.length) });
       }
     }
+    filesFound += files.length;
     return { files, dirs };
   };
 
@@ -217,6 +248,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
 
   // Projects.
   for (const file of (await scan(layout.projectsDir)).files) {
+    if (reportDue()) await report(false);
     const raw = await readObject(file, 'id');
     if (raw === undefined) continue;
     const { entity, changed } = migrateProject(raw, ctx);
@@ -231,75 +263,54 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   const keptTaskPath = (id: string): string => legacyTaskPaths.get(id) ?? join(layout.tasksDir, data.tasks.get(id)!.projectId, `${id}.json`);
   const tasksScan = await scan(layout.tasksDir);
   const taskFolders: { folder: string; files: Candidate[] }[] = [];
-  for (const folder of tasksScan.dirs) taskFolders.push({ folder, files: (await scan(join(layout.tasksDir, folder))).files });
+  for (const folder of tasksScan.dirs) {
+    if (reportDue()) await report(false);
+    taskFolders.push({ folder, files: (await scan(join(layout.tasksDir, folder))).files });
+  }
   // One read-ahead over the task files and then the session files, in processing order, so that the reader
   // thread is never idle between the two (the session folder is scanned early for that; scanning only lists
   // and removes temp files, so its place in the order does not matter).
   const sessionFiles = (await scan(layout.sessionsDir)).files;
   const taskFiles = [...taskFolders.flatMap((f) => f.files), ...tasksScan.files];
-  const reader = readAhead([...taskFiles, ...sessionFiles]);
-  let taskIndex = 0;
-  for (const { folder: folderName, files } of taskFolders) {
-    const folder = intern(folderName);
-    for (const file of files) {
-      // The common path awaits nothing: only a chunk that has not arrived yet, or a quarantine, waits.
-      let text = reader?.text(taskIndex++);
-      if (typeof text === 'object') text = await text;
-      const raw = parseObject(file, 'id', text);
-      if (typeof raw === 'string') {
-        await quarantine(file.path, raw);
-        continue;
-      }
-      if (raw.projectId !== folder) {
-        await quarantine(file.path, `projectId ${JSON.stringify(raw.projectId)} differs from its folder ${folder}`);
-        continue;
-      }
-      raw.projectId = folder; // the same value; one string shared by every task of the project
-      const id = raw.id as string;
-      if (data.tasks.has(id)) {
-        duplicate('task', id, file.path, keptTaskPath(id));
-        continue;
-      }
-      const { entity, changed } = migrateTask(raw, ctx);
-      data.tasks.set(id, entity);
-      note('task', id, changed);
+  const readAheadFiles = [...taskFiles, ...sessionFiles];
+  // The folder (= projectId) of each task file read from a project folder, in the same order.
+  const taskFolderOf = taskFolders.flatMap(({ folder, files }) => {
+    const shared = intern(folder);
+    return files.map(() => shared);
+  });
+
+  /** A task from tasks/{projectId}/: its projectId must be its folder. Returns a quarantine reason, or undefined. */
+  const addFolderTask = (raw: Raw, folder: string, file: Candidate): string | undefined => {
+    if (raw.projectId !== folder) return `projectId ${JSON.stringify(raw.projectId)} differs from its folder ${folder}`;
+    raw.projectId = folder; // the same value; one string shared by every task of the project
+    const id = raw.id as string;
+    if (data.tasks.has(id)) {
+      duplicate('task', id, file.path, keptTaskPath(id)); // a duplicate is skipped, not quarantined
+      return undefined;
     }
-  }
-  for (const file of tasksScan.files) {
-    let text = reader?.text(taskIndex++);
-    if (typeof text === 'object') text = await text;
-    const raw = parseObject(file, 'id', text);
-    if (typeof raw === 'string') {
-      await quarantine(file.path, raw);
-      continue;
-    }
-    if (typeof raw.projectId !== 'string' || isUnsafeId(raw.projectId)) {
-      await quarantine(file.path, 'legacy task file without a usable projectId');
-      continue;
-    }
+    const { entity, changed } = migrateTask(raw, ctx);
+    data.tasks.set(id, entity);
+    note('task', id, changed);
+    return undefined;
+  };
+
+  /** A legacy task file directly in tasks/: moved into its project folder by the write-back. */
+  const addLegacyTask = (raw: Raw, file: Candidate): string | undefined => {
+    if (typeof raw.projectId !== 'string' || isUnsafeId(raw.projectId)) return 'legacy task file without a usable projectId';
     raw.projectId = intern(raw.projectId);
     const id = raw.id as string;
     if (data.tasks.has(id)) {
       duplicate('task', id, file.path, keptTaskPath(id));
-      continue;
+      return undefined;
     }
     const { entity } = migrateTask(raw, ctx);
     data.tasks.set(id, entity);
     legacyTaskPaths.set(id, file.path);
     writeBack.set(`task:${id}`, { kind: 'task', id, legacyPath: file.path });
-  }
+    return undefined;
+  };
 
-  // Sessions.
-  let sessionIndex = taskFiles.length;
-  for (const file of sessionFiles) {
-    let text = reader?.text(sessionIndex++);
-    if (typeof text === 'object') text = await text;
-    const raw = parseObject(file, 'id', text);
-    if (typeof raw === 'string') {
-      await quarantine(file.path, raw);
-      data.skippedSessionIds.add(file.stem);
-      continue;
-    }
+  const addSession = (raw: Raw): undefined => {
     raw.projectId = intern(raw.projectId);
     const env = raw.env;
     if (typeof env === 'object' && env !== null && !Array.isArray(env)) {
@@ -309,12 +320,37 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
     const { entity, changed } = migrateSession(raw, ctx);
     data.sessions.set(entity.id, entity);
     note('session', entity.id, changed);
+    return undefined;
+  };
+
+  // Tasks from project folders, then legacy task files, then sessions: one pass over the read-ahead files.
+  const reader = readAhead(readAheadFiles);
+  for (let i = 0; i < readAheadFiles.length; i++) {
+    if (reportDue()) await report(false);
+    const file = readAheadFiles[i]!;
+    const isSession = i >= taskFiles.length;
+    // The common path awaits nothing: only a chunk that has not arrived yet, or a quarantine, waits.
+    let text = reader?.text(i);
+    if (typeof text === 'object') text = await text;
+    const raw = parseObject(file, 'id', text);
+    const problem =
+      typeof raw === 'string'
+        ? raw
+        : i < taskFolderOf.length
+          ? addFolderTask(raw, taskFolderOf[i]!, file)
+          : isSession
+            ? addSession(raw)
+            : addLegacyTask(raw, file);
+    if (problem === undefined) continue;
+    await quarantine(file.path, problem);
+    if (isSession) data.skippedSessionIds.add(file.stem);
   }
 
   await reader?.close();
 
   // Templates.
   for (const file of (await scan(layout.templatesDir)).files) {
+    if (reportDue()) await report(false);
     const raw = await readObject(file, 'id');
     if (raw === undefined) continue;
     if (!isRole(raw.role)) {
@@ -328,6 +364,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
 
   // Queues: only for existing sessions (§5.5).
   for (const file of (await scan(layout.queuesDir)).files) {
+    if (reportDue()) await report(false);
     const raw = await readObject(file, 'sessionId');
     if (raw === undefined) continue;
     if (!data.sessions.has(raw.sessionId as string)) {
@@ -417,6 +454,7 @@ export async function loadDataDir(options: LoadOptions): Promise<LoadedData> {
   await syncAll(io, legacyDirs, logger);
 
   if (stats.quarantined > 0) logger.warn(`Load quarantined ${stats.quarantined} file(s)`, { quarantined: stats.quarantined });
+  await report(true);
   return data;
 }
 

@@ -38,7 +38,7 @@ import { FileRoundWriter } from './file-commit.js';
 import type { StoreIO } from './io.js';
 import { createFileSystemIO } from './io.js';
 import { Layout } from './layout.js';
-import type { StoreLogger, LoadStats } from './load.js';
+import type { StoreLogger, LoadStats, LoadOptions } from './load.js';
 import { loadDataDir } from './load.js';
 import type { DataDirLock } from './lock.js';
 import { acquireDataDirLock } from './lock.js';
@@ -65,6 +65,8 @@ export interface StoreOpenOptions {
    * with the default `io`: an injected one times its own.
    */
   observer?: StoreObserver;
+  /** Passed to the startup load (load.ts `onProgress`): progress reports; throwing abandons the open. */
+  onLoadProgress?: LoadOptions['onProgress'];
 }
 
 const NOOP_LOGGER: StoreLogger = { warn: () => undefined, info: () => undefined };
@@ -102,6 +104,7 @@ export class Store extends ReadThrough implements DataStore {
       throw new StoreStartupError(`Cannot create DATA_DIR ${dataDir}: ${(err as Error).message}`, { cause: err });
     }
     const lock = await acquireDataDirLock(dataDir, layout.lockFile);
+    if (lock.tookOver) logger.warn(`Took over a stale DATA_DIR lock: ${lock.tookOver.reason}`, { ...lock.tookOver });
     try {
       const data = await loadDataDir({
         layout,
@@ -110,6 +113,7 @@ export class Store extends ReadThrough implements DataStore {
         loadTime: clock.now(),
         hostname: options.hostname ?? osHostname(),
         platform: options.platform ?? process.platform,
+        onProgress: options.onLoadProgress,
       });
       const state = new StoreState(data.skippedSessionIds);
       for (const p of data.projects.values()) state.applyPut('project', p);

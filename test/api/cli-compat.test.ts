@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../server/helpers.js';
+import { testConfig } from '../support/server.js';
 import { validator } from '../spec/schema-kit.js';
 import { expectError, expectEvents, startApi, type Api } from './harness.js';
 
@@ -55,7 +55,7 @@ describe('maestro CLI v0.1.0 compatibility', () => {
     expect(del.status).toBeGreaterThanOrEqual(400);
     expect(del.status).toBeLessThan(500);
     expect(typeof del.json.message).toBe('string');
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
   });
 
   it('session register (404 → create with client id, running), reports, track-file, complete (§11.8–§11.10)', async () => {
@@ -91,14 +91,14 @@ describe('maestro CLI v0.1.0 compatibility', () => {
     expect(session.timeline.slice(-6).map((e: { type: string }) => e.type)).toEqual(['progress', 'task_completed', 'task_blocked', 'error', 'needs_input', 'task_status_changed']);
     const listed = (await cli(api, 'GET', `/api/sessions?taskId=${t.id}&projectId=${p.id}`)).json as unknown as Array<Record<string, unknown>>;
     expect(listed.map((s) => [s.id, s.name, s.status, s.taskIds])).toEqual([[id, 'Worker session', 'completed', [t.id]]]);
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
   });
 
   it('agent spawn → manifest the CLI accepts → worker init (§11.11–§11.13, §11.18)', async () => {
     const p = (await cli(api, 'POST', '/api/projects', { name: 'spawn', workingDir: '/tmp/spawn-wd' })).json;
     const t = (await cli(api, 'POST', '/api/tasks', { projectId: p.id, title: 'spawned work', description: '', priority: 'medium' })).json;
     const parent = (await cli(api, 'POST', '/api/sessions', { id: 'orch-1', projectId: p.id, taskIds: [], status: 'running', metadata: { role: 'orchestrator' } })).json;
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
     const spawn = await cli(api, 'POST', '/api/sessions/spawn', {
       projectId: p.id,
       taskIds: [t.id],
@@ -159,7 +159,7 @@ describe('maestro CLI v0.1.0 compatibility', () => {
     const missingParent = await cli(api, 'POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t.id], spawnSource: 'session', sessionId: 'nope' });
     expect(missingParent.json.code).toBe('parent_session_not_found');
     expect(missingParent.json.message.toLowerCase()).toContain('not found');
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
   });
 
   it('the queue worker loop (§11.14)', async () => {
@@ -168,7 +168,7 @@ describe('maestro CLI v0.1.0 compatibility', () => {
     const t2 = (await cli(api, 'POST', '/api/tasks', { projectId: p.id, title: 'two', description: '', priority: 'medium' })).json;
     const t3 = (await cli(api, 'POST', '/api/tasks', { projectId: p.id, title: 'three', description: '', priority: 'medium' })).json;
     const s = (await cli(api, 'POST', '/api/sessions', { id: 'queue-worker', projectId: p.id, taskIds: [t1.id, t2.id], strategy: 'queue', status: 'running' })).json;
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
 
     const top = await cli(api, 'GET', `/api/sessions/${s.id}/queue/top`);
     expect(top.json).toMatchObject({ hasMore: true, item: { taskId: t1.id, status: 'queued', addedAt: expect.any(Number) } });
@@ -204,7 +204,7 @@ describe('maestro CLI v0.1.0 compatibility', () => {
     const q2 = await cli(api, 'GET', `/api/sessions/${simple.id}/queue`);
     expectError({ status: q2.status, headers: { 'content-type': 'application/json; charset=utf-8' }, json: q2.json, text: '' }, 400, 'VALIDATION_ERROR');
     expect(q2.json.message.toLowerCase()).toContain('queue strategy');
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
   });
 
   it('the queue events of one loop, in order (§4.5 item 7)', async () => {
@@ -212,7 +212,7 @@ describe('maestro CLI v0.1.0 compatibility', () => {
     const t = (await cli(api, 'POST', '/api/tasks', { projectId: p.id, title: 'one' })).json;
     const t2 = (await cli(api, 'POST', '/api/tasks', { projectId: p.id, title: 'two' })).json;
     const s = (await cli(api, 'POST', '/api/sessions', { projectId: p.id, taskIds: [t.id], strategy: 'queue' })).json;
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
     await cli(api, 'POST', `/api/sessions/${s.id}/queue/start`, {});
     await expectEvents(api, ['queue:item_started', 'queue:updated', 'task:updated']);
     await cli(api, 'POST', `/api/sessions/${s.id}/queue/fail`, {});

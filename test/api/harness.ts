@@ -1,6 +1,6 @@
 /**
- * The real server for API tests: file store in a temp DATA_DIR, the generated router and handlers, a real port,
- * the generated HTTP client and a real WebSocket client that records every broadcast.
+ * API tests' view of the real server (test/support/server.ts, in process): the generated HTTP client, the
+ * generated event subscriber, and an EventLog on the subscriber's socket that records every broadcast.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,63 +10,61 @@ import { createClient, type ApiClient } from '../../generated/client/index.js';
 import { createEventSubscriber, type EventSubscriber } from '../../generated/client/events.js';
 import type { AnyEventEnvelope } from '../../generated/events/index.js';
 import type { Config } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import { request, testConfig, type RawResponse } from '../server/helpers.js';
+import type { RunningServer } from '../../src/server.js';
+import { call, rawRequest, type RawResponse } from '../support/http.js';
+import { startInProcess, type InProcessOptions, type InProcessServer } from '../support/server.js';
+import { EventLog, type MessageSocket } from '../support/ws.js';
+
+export { sleep } from '../support/wait.js';
 
 export interface Api {
   config: Config;
   server: RunningServer;
+  handle: InProcessServer;
   client: ApiClient;
   events: EventSubscriber;
-  /** Every envelope received since the last `takeEvents`/`expectEvents`. */
+  log: EventLog;
+  /** Every envelope received since the last `expectEvents` (the log's record). */
   received: AnyEventEnvelope[];
   raw(method: string, urlPath: string, options?: { headers?: Record<string, string>; body?: string | Buffer }): Promise<RawResponse>;
-  /** POST/PUT/PATCH with a JSON body, raw. */
+  /** A request with a JSON body. */
   json(method: string, urlPath: string, body: unknown): Promise<RawResponse>;
   close(): Promise<void>;
 }
 
-/** Starts a server on `config` (default: a fresh temp folder). */
-export async function startApi(config: Config = testConfig()): Promise<Api> {
-  const server = await startServer(config, { logger: silentLogger() });
-  const client = createClient({ baseUrl: server.url });
-  const events = createEventSubscriber({ url: `ws://127.0.0.1:${server.port}/`, WebSocket: WebSocket as never });
+/** Starts a server (options of test/support/server.ts, or a whole config such as `testConfig()`). */
+export async function startApi(options: InProcessOptions | Config = {}): Promise<Api> {
+  const handle = await startInProcess('dataDir' in options ? { config: options } : options);
+  const client = createClient({ baseUrl: handle.baseUrl });
+  const events = createEventSubscriber({ url: handle.wsUrl, WebSocket: WebSocket as never });
   await events.ready;
-  const received: AnyEventEnvelope[] = [];
-  events.onAny((e) => received.push(e));
+  const log = new EventLog(events.socket as unknown as MessageSocket);
   return {
-    config,
-    server,
+    config: handle.config,
+    server: handle.server,
+    handle,
     client,
     events,
-    received,
-    raw: (method, urlPath, options = {}) => request(server.port, method, urlPath, options),
-    json: (method, urlPath, body) =>
-      request(server.port, method, urlPath, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
+    log,
+    received: log.received as AnyEventEnvelope[],
+    raw: (method, urlPath, options = {}) => rawRequest(handle.port, method, urlPath, options),
+    json: (method, urlPath, body) => call(handle.port, method, urlPath, { body }),
     async close() {
       events.close();
-      await server.close();
+      await handle.close();
     },
   };
 }
 
 /**
- * Waits until exactly `names` have arrived (in this order), checks that nothing else follows shortly after,
- * and returns them (the record is emptied).
+ * Waits until `names.length` events have arrived, settles the log (so anything else the answered requests sent
+ * has arrived too), checks that exactly `names` came, in this order, and returns them (the record is emptied).
  */
 export async function expectEvents(api: Api, names: string[]): Promise<AnyEventEnvelope[]> {
-  const deadline = Date.now() + 2000;
-  while (api.received.length < names.length && Date.now() < deadline) await sleep(5);
-  await sleep(40);
-  const got = api.received.splice(0);
+  const got = (await api.log.take(names.length)) as AnyEventEnvelope[];
   expect(got.map((e) => e.event)).toEqual(names);
   for (const e of got) expect(e.type).toBe(e.event);
   return got;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The parsed JSON file at `DATA_DIR/relative`. */

@@ -2,9 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import { startServer } from '../../src/server.js';
-import { testConfig } from '../server/helpers.js';
+import { startInProcess, testConfig } from '../support/server.js';
 import { readData, startApi } from './harness.js';
 
 describe('persistence', () => {
@@ -74,10 +72,10 @@ describe('persistence', () => {
   });
 
   it('a second server on the same DATA_DIR refuses to start, naming the folder and the holder', async () => {
-    const config = testConfig();
-    const first = await startServer(config, { logger: silentLogger() });
+    const first = await startInProcess();
+    const config = first.config;
     try {
-      await expect(startServer({ ...config }, { logger: silentLogger() })).rejects.toThrow(new RegExp(`${config.dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*${process.pid}|${process.pid}.*`));
+      await expect(startInProcess({ root: first.root })).rejects.toThrow(new RegExp(`${config.dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*${process.pid}|${process.pid}.*`));
     } finally {
       await first.close();
     }

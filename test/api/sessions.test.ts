@@ -106,7 +106,7 @@ describe('sessions', () => {
     const a = await api.client.createSession({ body: { projectId: project.id, taskIds: [task.id], status: 'working' } });
     const b = await api.client.createSession({ body: { projectId: project.id, taskIds: [], status: 'stopped' } });
     const c = await api.client.createSession({ body: { projectId: other.id, taskIds: [task.id] } });
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
     const ids = (list: Array<{ id: string }>) => list.map((s) => s.id);
     expect(ids(await api.client.listSessions({ query: { projectId: project.id } }))).toEqual([a.id, b.id]);
     expect(ids(await api.client.listSessions({ query: { taskId: task.id } }))).toEqual([a.id, c.id]);
@@ -121,7 +121,7 @@ describe('sessions', () => {
     const { project, task } = await projectWithTask(api);
     const t2 = await api.client.createTask({ body: { projectId: project.id, title: 'two' } });
     const s = await api.client.createSession({ body: { projectId: project.id, taskIds: [task.id], env: { A: '1' } } });
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
     const u = await api.client.updateSession({
       params: { id: s.id },
       body: {
@@ -166,7 +166,7 @@ describe('sessions', () => {
   it('E16 errors: lookup, then fields in order, then unknown added task', async () => {
     const { project } = await projectWithTask(api);
     const s = await api.client.createSession({ body: { projectId: project.id, taskIds: [] } });
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
     expectError(await api.json('PATCH', '/api/sessions/nope', { status: 'x' }), 404, 'SESSION_NOT_FOUND');
     expectError(await api.json('PATCH', `/api/sessions/${s.id}`, { taskIds: 'x', status: 'x' }), 400, 'VALIDATION_ERROR', 'taskIds');
     expectError(await api.json('PATCH', `/api/sessions/${s.id}`, { status: 'x' }), 400, 'VALIDATION_ERROR', 'status');
@@ -183,7 +183,7 @@ describe('sessions', () => {
   it('E18/E19 append events and timeline entries; session:updated', async () => {
     const { project } = await projectWithTask(api);
     const s = await api.client.createSession({ body: { projectId: project.id, taskIds: [] } });
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
     const withEvent = await api.client.addSessionEvent({
       params: { id: s.id },
       body: { type: 'file_modified', data: { file: 'a.ts', timestamp: '2026-01-01T00:00:00.000Z' } },
@@ -211,7 +211,7 @@ describe('sessions', () => {
   it('E21/E22 associate and dissociate idempotently, with LINK/UNLINK events only on change', async () => {
     const { project, task } = await projectWithTask(api);
     const s = await api.client.createSession({ body: { projectId: project.id, taskIds: [] } });
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
     const linked = await api.client.addTaskToSession({ params: { id: s.id, taskId: task.id } });
     expect(linked.taskIds).toEqual([task.id]);
     await expectEvents(api, ['session:task_added', 'task:session_added']);
@@ -236,7 +236,7 @@ describe('sessions', () => {
     const { project, task } = await projectWithTask(api);
     const t2 = await api.client.createTask({ body: { projectId: project.id, title: 'two' } });
     const s = await api.client.createSession({ body: { projectId: project.id, taskIds: [task.id, t2.id], strategy: 'queue' } });
-    api.received.splice(0);
+    await api.log.take(); // settled, then dropped
     expect(await api.client.deleteSession({ params: { id: s.id } })).toEqual({ success: true, id: s.id });
     const events = await expectEvents(api, [
       'task:session_removed',

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../server/helpers.js';
+import { testConfig } from '../support/server.js';
 import { expectError, expectEvents, projectWithTask, startApi, type Api } from './harness.js';
 
 const FAKE_CLI = path.resolve('test/domain/fixtures/fake-maestro.mjs');

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../server/helpers.js';
+import { testConfig } from '../support/server.js';
 import { expectError, expectEvents, startApi, type Api } from './harness.js';
 
 describe('templates and skills', () => {

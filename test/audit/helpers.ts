@@ -1,42 +1,44 @@
 /**
- * Audit helpers (checks against docs/behaviour.md): the real server (file store, generated router, handlers, hub) with an injectable
- * clock, plus raw JSON requests and a WebSocket recorder. Reuses test/api/harness.ts and test/server/helpers.ts.
+ * Audit helpers (checks against docs/behaviour.md): the real server of test/support/server.ts (in process, with an
+ * injectable clock and spawn hooks) as seen by one recording WebSocket client, plus JSON calls and state snapshots.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { Clock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import type { SpawnHooks } from '../../src/handlers/spawn.js';
-import { silentLogger, type Logger } from '../../src/log.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import { JSON_CT, openClient, request, testConfig, waitFor, type RawResponse } from '../server/helpers.js';
+import type { Logger } from '../../src/log.js';
+import type { RunningServer } from '../../src/server.js';
+import { call, rawRequest, type RawResponse, type Reply } from '../support/http.js';
+import { startInProcess, type InProcessServer } from '../support/server.js';
+import { listFiles } from '../support/temp.js';
+import { EventLog, type Envelope } from '../support/ws.js';
 
-export { JSON_CT, waitFor, testConfig };
-
-export interface Envelope {
-  type: string;
-  event: string;
-  data: any;
-  timestamp: number;
-}
+export { JSON_CT } from '../support/http.js';
+export { testConfig } from '../support/server.js';
+export { listFiles, writeJson } from '../support/temp.js';
+export { sleep, waitFor } from '../support/wait.js';
+export type { Envelope } from '../support/ws.js';
 
 export interface AuditServer {
   config: Config;
   server: RunningServer;
+  handle: InProcessServer;
   port: number;
-  /** Every envelope the default WS client received (not emptied automatically). */
+  /** Every envelope the default WS client received and `drain` has not taken yet. */
   received: Envelope[];
   ws: WebSocket;
+  log: EventLog;
   raw(method: string, urlPath: string, options?: { headers?: Record<string, string>; body?: string | Buffer }): Promise<RawResponse>;
-  /** A request with a JSON body (`undefined` = no body). Answers the parsed body as `any` for brevity. */
-  call(method: string, urlPath: string, body?: unknown): Promise<RawResponse & { body: any }>;
-  /** Like `call`, but fails the test unless the status is `status`. */
+  /** A request with a JSON body (`undefined` = no body). */
+  call(method: string, urlPath: string, body?: unknown): Promise<Reply>;
+  /** Like `call`, but fails the test unless the status is `status` (default: 201 for creates, else 200). */
   ok(method: string, urlPath: string, body?: unknown, status?: number): Promise<any>;
   /**
-   * Returns (and clears) the recorded envelopes: waits until `expected` have arrived (then a short grace period
-   * for anything extra), or 40 ms when `expected` is not given.
+   * Returns (and clears) the recorded envelopes once the log has settled: exactly what every answered request
+   * sent. `expected`: first wait for that many (for events that do not follow an answer).
    */
   drain(expected?: number): Promise<Envelope[]>;
   readData(relative: string): any;
@@ -46,70 +48,42 @@ export interface AuditServer {
 export async function startAudit(
   options: { config?: Config; clock?: Clock; logger?: Logger; validateEvents?: boolean; spawnHooks?: SpawnHooks } = {},
 ): Promise<AuditServer> {
-  const config = options.config ?? testConfig();
-  const server = await startServer(config, {
-    logger: options.logger ?? silentLogger(),
-    clock: options.clock,
-    ...(options.validateEvents !== undefined && { validateEvents: options.validateEvents }),
-    ...(options.spawnHooks !== undefined && { spawnHooks: options.spawnHooks }),
+  const handle = await startInProcess({
+    config: options.config,
+    deps: {
+      ...(options.logger !== undefined && { logger: options.logger }),
+      clock: options.clock,
+      ...(options.validateEvents !== undefined && { validateEvents: options.validateEvents }),
+      ...(options.spawnHooks !== undefined && { spawnHooks: options.spawnHooks }),
+    },
   });
-  const ws = await openClient(server.port);
-  const received: Envelope[] = [];
-  ws.on('message', (data) => received.push(JSON.parse(String(data)) as Envelope));
-  const raw: AuditServer['raw'] = (method, urlPath, opts = {}) => request(server.port, method, urlPath, opts);
-  const call: AuditServer['call'] = async (method, urlPath, body) => {
-    const res =
-      body === undefined
-        ? await raw(method, urlPath)
-        : await raw(method, urlPath, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-    return Object.assign(res, { body: res.json as any });
-  };
+  const log = await EventLog.open(handle.port);
+  const callJson: AuditServer['call'] = (method, urlPath, body) => call(handle.port, method, urlPath, { body });
   return {
-    config,
-    server,
-    port: server.port,
-    received,
-    ws,
-    raw,
-    call,
+    config: handle.config,
+    server: handle.server,
+    handle,
+    port: handle.port,
+    received: log.received,
+    ws: log.ws,
+    log,
+    raw: (method, urlPath, opts = {}) => rawRequest(handle.port, method, urlPath, opts),
+    call: callJson,
     async ok(method, urlPath, body, status) {
-      const res = await call(method, urlPath, body);
+      const res = await callJson(method, urlPath, body);
       const expected = status ?? (method === 'POST' && /^\/api\/(projects|tasks|sessions|sessions\/spawn|templates)$/.test(urlPath) ? 201 : 200);
       expect(res.status, `${method} ${urlPath} → ${res.text}`).toBe(expected);
       return res.body;
     },
-    async drain(expected) {
-      if (expected === undefined) await sleep(40);
-      else {
-        const end = Date.now() + 2000;
-        while (received.length < expected && Date.now() < end) await sleep(2);
-        await sleep(10);
-      }
-      return received.splice(0);
-    },
+    drain: (expected) => log.take(expected),
     readData(relative) {
-      return JSON.parse(fs.readFileSync(path.join(config.dataDir, relative), 'utf8'));
+      return JSON.parse(fs.readFileSync(path.join(handle.config.dataDir, relative), 'utf8'));
     },
     async close() {
-      ws.terminate();
-      await server.close();
+      log.ws.terminate();
+      await handle.close();
     },
   };
-}
-
-/** Every file under `dir`, relative, sorted. */
-export function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string) => {
-    if (!fs.existsSync(d)) return;
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  walk(dir, '');
-  return out.sort();
 }
 
 /** Every file under `dir` (but the lock) with its content: to check that a failed request changed nothing. */
@@ -129,15 +103,4 @@ export async function apiState(a: AuditServer) {
     sessions: await a.ok('GET', '/api/sessions'),
     templates: await a.ok('GET', '/api/templates'),
   };
-}
-
-/** Writes `value` as a JSON file at `dir/relative`, creating folders. */
-export function writeJson(dir: string, relative: string, value: unknown): void {
-  const file = path.join(dir, relative);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(value, null, 2));
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiState, fileContents, listFiles, startAudit, testConfig, type AuditServer } from './helpers.js';
+import { tempDir } from '../support/temp.js';
+import { apiState, fileContents, listFiles, startAudit, testConfig, waitFor, type AuditServer } from './helpers.js';
 
 const FAKE_CLI = path.resolve('test/domain/fixtures/fake-maestro.mjs');
 let s: AuditServer | undefined;
@@ -141,6 +142,8 @@ describe('§0.8 serialisation around a slow cli-mode spawn', () => {
     it(`a mutation sent during the CLI run does not wait for it; events never interleave (CLI ${mode})`, async () => {
       process.env.SLOW_MAESTRO_MODE = mode;
       process.env.SLOW_MAESTRO_MS = '300';
+      const started = path.join(tempDir('maestro-slow-cli-'), 'started');
+      process.env.SLOW_MAESTRO_STARTED = started;
       try {
         const config = testConfig({ MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: SLOW_CLI });
         s = await startAudit({ config });
@@ -148,7 +151,7 @@ describe('§0.8 serialisation around a slow cli-mode spawn', () => {
         const t = await s.ok('POST', '/api/tasks', { projectId: p.id, title: 'T' });
         await s.drain();
         const spawn = s.call('POST', '/api/sessions/spawn', { projectId: p.id, taskIds: [t.id], strategy: 'queue' });
-        await new Promise((r) => setTimeout(r, 100));
+        await waitFor(() => fs.existsSync(started), 5000, 'the CLI to run');
         const put = s.call('PATCH', `/api/tasks/${t.id}`, { title: 'renamed' });
         const answered: string[] = [];
         const [sp, pt] = await Promise.all([
@@ -176,6 +179,7 @@ describe('§0.8 serialisation around a slow cli-mode spawn', () => {
       } finally {
         delete process.env.SLOW_MAESTRO_MODE;
         delete process.env.SLOW_MAESTRO_MS;
+        delete process.env.SLOW_MAESTRO_STARTED;
       }
     });
   }

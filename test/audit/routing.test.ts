@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../api/harness.js';
+import { rawRequest } from '../support/http.js';
+import { startInProcess } from '../support/server.js';
 import { JSON_CT, startAudit, testConfig, type AuditServer } from './helpers.js';
 
 let s: AuditServer;
@@ -96,11 +98,8 @@ describe('§0.6 every response is JSON with the exact Content-Type', () => {
 
   it('401 (token) and 403 (Host guard) answers are JSON too', async () => {
     // startAudit's WS client carries no token, so this server is started without it.
-    const { startServer } = await import('../../src/server.js');
-    const { silentLogger } = await import('../../src/log.js');
-    const server = await startServer(testConfig({ MAESTRO_API_TOKEN: 'sekret' }), { logger: silentLogger() });
+    const server = await startInProcess({ env: { MAESTRO_API_TOKEN: 'sekret' } });
     try {
-      const { request } = await import('../server/helpers.js');
       for (const [m, u] of [
         ['GET', '/api/projects'],
         ['HEAD', '/api/projects'],
@@ -108,13 +107,13 @@ describe('§0.6 every response is JSON with the exact Content-Type', () => {
         ['GET', '/nope'],
         ['GET', '/ws-status'],
       ] as const) {
-        const res = await request(server.port, m, u);
+        const res = await rawRequest(server.port, m, u);
         expect(res.status).toBe(401);
         expect(res.headers['content-type']).toBe(JSON_CT);
         expect(res.headers['www-authenticate']).toBe('Bearer');
         if (m !== 'HEAD') expectError(res, 401, 'UNAUTHORIZED');
       }
-      const ok = await request(server.port, 'GET', '/api/projects', { headers: { Authorization: 'bearer sekret' } });
+      const ok = await rawRequest(server.port, 'GET', '/api/projects', { headers: { Authorization: 'bearer sekret' } });
       expect(ok.status).toBe(200);
     } finally {
       await server.close();

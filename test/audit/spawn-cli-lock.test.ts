@@ -1,5 +1,5 @@
 /**
- * cli mode runs the `maestro` CLI outside the store's write lock (src/handlers/spawn.ts, docs/decisions.md): while
+ * cli mode runs the `maestro` CLI outside the store's write lock (src/spawn/service.ts, docs/decisions.md): while
  * a slow CLI runs, other writes are answered before the spawn is, and the spawn's outcome is still that of a spawn
  * serialised at its commit — the same answer, events and rollback as docs/behaviour.md §8 asks. Real server, real
  * port, the fake CLI of test/domain/fixtures/fake-maestro.mjs with FAKE_MAESTRO_DELAY_MS.
@@ -10,8 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testConfig } from '../server/helpers.js';
 import { expectError, expectEvents, sleep, startApi, type Api } from '../api/harness.js';
 import type { RawResponse } from '../server/helpers.js';
-import type { SpawnHooks } from '../../src/handlers/spawn.js';
+import type { SpawnHooks } from '../../src/spawn/service.js';
 import { startAudit, type AuditServer } from './helpers.js';
+import { expectSpawnCommitted, spawnEventNames } from './spawn-helpers.js';
 
 const FAKE_CLI = path.resolve('test/domain/fixtures/fake-maestro.mjs');
 
@@ -73,12 +74,8 @@ async function fixture(a: Api) {
   return { p, t1, t2 };
 }
 
-function sessionDirsOf(dir: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
-}
-
 function sessionDirs(a: Api): string[] {
-  return sessionDirsOf(a.config.sessionDir);
+  return fs.existsSync(a.config.sessionDir) ? fs.readdirSync(a.config.sessionDir).sort() : [];
 }
 
 describe('cli mode: the CLI runs outside the write lock', () => {
@@ -102,11 +99,12 @@ describe('cli mode: the CLI runs outside the write lock', () => {
     expect(body.manifestPath).toBe(path.join(a.config.sessionDir, body.sessionId, 'manifest.json'));
     expect(cliCalls()).toEqual([body.manifestPath]);
     expect(body.session).toMatchObject({ id: body.sessionId, status: 'spawning', taskIds: [t1.id] });
-    const events = await expectEvents(a, ['task:updated', 'project:created', 'session:spawn', 'task:session_added', 'queue:created']);
-    expect((events[2]!.data as { manifest: unknown }).manifest).toEqual(JSON.parse(fs.readFileSync(body.manifestPath, 'utf8')));
+    const spawned = { taskIds: [t1.id], strategy: 'queue' };
+    const before = ['task:updated', 'project:created'];
+    const events = await expectEvents(a, [...before, ...spawnEventNames(spawned)]);
+    expectSpawnCommitted(events, { before, spawn: spawned, answer: body, sessionDir: a.config.sessionDir });
     const task = (await a.json('GET', `/api/tasks/${t1.id}`, undefined)).json as { sessionIds: string[] };
     expect(task.sessionIds).toEqual([body.sessionId]);
-    expect(sessionDirs(a)).toEqual([body.sessionId]);
   });
 
   it('a slow CLI that fails: other writes are answered first, and the spawn still rolls back fully (§8.6)', async () => {
@@ -153,9 +151,11 @@ describe('cli mode: the CLI runs outside the write lock', () => {
     expect(body.sessionId).not.toBe(reserved);
     // The CLI ran again for the new id; the reserved id's folder was removed with it.
     expect(cliCalls()).toEqual([path.join(a.config.sessionDir, reserved, 'manifest.json'), body.manifestPath]);
-    expect(sessionDirs(a)).toEqual([body.sessionId]);
     expect((await a.json('GET', `/api/sessions/${reserved}`, undefined)).json).toMatchObject({ id: reserved, taskIds: [t2.id] });
-    await expectEvents(a, ['session:created', 'task:session_added', 'session:spawn', 'task:session_added']);
+    const spawned = { taskIds: [t1.id] };
+    const before = ['session:created', 'task:session_added'];
+    const events = await expectEvents(a, [...before, ...spawnEventNames(spawned)]);
+    expectSpawnCommitted(events, { before, spawn: spawned, answer: body, sessionDir: a.config.sessionDir });
   });
 
   it('the spawned task is renamed while the CLI runs: the CLI runs again, so the manifest is of the state at the commit', async () => {
@@ -171,12 +171,12 @@ describe('cli mode: the CLI runs outside the write lock', () => {
     const res = await spawn;
     expect(res.status, res.text).toBe(201);
     expect(order).toEqual(['patch', 'spawn']);
-    const body = res.json as { manifestPath: string };
+    const body = res.json as { sessionId: string; manifestPath: string };
     expect(cliCalls()).toEqual([body.manifestPath, body.manifestPath]);
-    const manifest = JSON.parse(fs.readFileSync(body.manifestPath, 'utf8'));
+    const spawned = { taskIds: [t1.id] };
+    const events = await expectEvents(a, ['task:updated', ...spawnEventNames(spawned)]);
+    const manifest = expectSpawnCommitted(events, { before: ['task:updated'], spawn: spawned, answer: body, sessionDir: a.config.sessionDir });
     expect(manifest.tasks[0].title).toBe('renamed under the CLI');
-    const events = await expectEvents(a, ['task:updated', 'session:spawn', 'task:session_added']);
-    expect((events[1]!.data as { manifest: unknown }).manifest).toEqual(manifest);
   });
 
   it('the spawned task is renamed under every attempt: the last attempt runs the CLI inside the mutation, after a flush', async () => {
@@ -200,19 +200,13 @@ describe('cli mode: the CLI runs outside the write lock', () => {
     // again inside itself, after tx.flush(), and the CLI reads the third rename from disk.
     expect(cliCalls()).toEqual([res.manifestPath, res.manifestPath, res.manifestPath, res.manifestPath]);
     expect(n).toBe(3);
-    const manifest = JSON.parse(fs.readFileSync(res.manifestPath, 'utf8'));
+    const manifest = expectSpawnCommitted(await audit.drain(6), {
+      before: ['task:updated', 'task:updated', 'task:updated'],
+      spawn: { taskIds: [t1], strategy: 'queue' },
+      answer: res,
+      sessionDir: config.sessionDir,
+    });
     expect(manifest.tasks[0].title).toBe('rename 3');
-    const events = await audit.drain(6);
-    expect(events.map((e) => e.event)).toEqual([
-      'task:updated',
-      'task:updated',
-      'task:updated',
-      'session:spawn',
-      'task:session_added',
-      'queue:created',
-    ]);
-    expect(events[3]!.data.manifest).toEqual(manifest);
-    expect(sessionDirsOf(config.sessionDir)).toEqual([res.sessionId]);
   });
 
   it('the spawned task is deleted while the CLI runs: 404 task_not_found as a spawn serialised after it, nothing left', async () => {

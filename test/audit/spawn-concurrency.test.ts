@@ -1,5 +1,5 @@
 /**
- * Spawn in server mode writes the manifest before its store mutation (src/handlers/spawn.ts), so spawns and other
+ * Spawn in server mode writes the manifest before its store mutation (src/spawn/service.ts), so spawns and other
  * writes run while a manifest is being written. Through the real server: concurrent spawns stay distinct and
  * their events contiguous (§4.5), a manifest reflects the store at the spawn's place in the event order, a failed
  * manifest write or a failed mutation leaves nothing (§8.6), and changes made between the manifest write and the
@@ -8,8 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SpawnHooks } from '../../src/handlers/spawn.js';
+import type { SpawnHooks } from '../../src/spawn/service.js';
 import { apiState, fileContents, listFiles, startAudit, testConfig, type AuditServer, type Envelope } from './helpers.js';
+import { expectSpawnCommitted, spawnEventNames } from './spawn-helpers.js';
 
 let s: AuditServer | undefined;
 afterEach(async () => {
@@ -72,11 +73,7 @@ describe('concurrent spawns (server mode)', () => {
     answers.forEach((a, i) => {
       const body = bodies[i]!;
       const group = groups.get(ids[i]!)!;
-      expect(group.map((e) => e.event)).toEqual([
-        'session:spawn',
-        ...body.taskIds.map(() => 'task:session_added'),
-        ...(body.strategy === 'queue' ? ['queue:created'] : []),
-      ]);
+      expect(group.map((e) => e.event)).toEqual(spawnEventNames(body));
       expect(group[0]!.data.session).toEqual(a.body.session);
       expect(group[0]!.data.manifest).toEqual(JSON.parse(fs.readFileSync(a.body.manifestPath, 'utf8')));
       body.taskIds.forEach((taskId, k) => expect(group[1 + k]!.data).toEqual({ taskId, sessionId: ids[i] }));
@@ -250,12 +247,13 @@ describe('changes between the manifest write and the mutation (SpawnHooks.afterM
       [res.sessionId, 1, 'T1'],
       [res.sessionId, 2, 'renamed'],
     ]);
-    const manifest = JSON.parse(fs.readFileSync(res.manifestPath, 'utf8'));
+    const manifest = expectSpawnCommitted(await s!.drain(3), {
+      before: ['task:updated'],
+      spawn: { taskIds: [fx.t1.id] },
+      answer: res,
+      sessionDir: fx.config.sessionDir,
+    });
     expect(manifest.tasks[0].title).toBe('renamed');
-    const events = await s!.drain(3);
-    expect(events.map((e) => e.event)).toEqual(['task:updated', 'session:spawn', 'task:session_added']);
-    expect(events[1]!.data.manifest).toEqual(manifest);
-    expect(listFiles(fx.config.sessionDir)).toEqual([`${res.sessionId}/manifest.json`]);
   });
 
   it('a task renamed under every attempt: the last attempt writes the manifest inside the mutation, still current', async () => {
@@ -263,19 +261,13 @@ describe('changes between the manifest write and the mutation (SpawnHooks.afterM
     const fx = await withChange(async (a) => void (await a.ok('PATCH', `/api/tasks/${fx.t1.id}`, { title: `rename ${++n}` })), true);
     const res = await s!.ok('POST', '/api/sessions/spawn', { projectId: fx.p.id, taskIds: [fx.t1.id], strategy: 'queue' }, 201);
     expect(fx.calls.map((c) => c.attempt)).toEqual([1, 2, 3]);
-    const manifest = JSON.parse(fs.readFileSync(res.manifestPath, 'utf8'));
+    const manifest = expectSpawnCommitted(await s!.drain(6), {
+      before: ['task:updated', 'task:updated', 'task:updated'],
+      spawn: { taskIds: [fx.t1.id], strategy: 'queue' },
+      answer: res,
+      sessionDir: fx.config.sessionDir,
+    });
     expect(manifest.tasks[0].title).toBe('rename 3');
-    const events = await s!.drain(6);
-    expect(events.map((e) => e.event)).toEqual([
-      'task:updated',
-      'task:updated',
-      'task:updated',
-      'session:spawn',
-      'task:session_added',
-      'queue:created',
-    ]);
-    expect(events[3]!.data.manifest).toEqual(manifest);
-    expect(listFiles(fx.config.sessionDir)).toEqual([`${res.sessionId}/manifest.json`]);
   });
 
   it('E14 takes the chosen id with a client-chosen id: the spawn takes another id, the E14 session is untouched', async () => {
@@ -290,8 +282,11 @@ describe('changes between the manifest write and the mutation (SpawnHooks.afterM
     expect(fx.calls[1]!.sessionId).toBe(res.sessionId);
     const e14 = await s!.ok('GET', `/api/sessions/${taken}`);
     expect(e14).toMatchObject({ id: taken, taskIds: [fx.t2.id] });
-    expect(listFiles(fx.config.sessionDir)).toEqual([`${res.sessionId}/manifest.json`]);
-    const events = (await s!.drain(4)).map((e) => e.event);
-    expect(events).toEqual(['session:created', 'task:session_added', 'session:spawn', 'task:session_added']);
+    expectSpawnCommitted(await s!.drain(4), {
+      before: ['session:created', 'task:session_added'],
+      spawn: { taskIds: [fx.t1.id] },
+      answer: res,
+      sessionDir: fx.config.sessionDir,
+    });
   });
 });

@@ -30,8 +30,8 @@ beforeAll(async () => {
 afterAll(async () => {
   ctx?.rec.close();
   ctx?.t.close();
-  await main?.server.close();
-  for (const s of others) await s.server.close();
+  await main?.close();
+  for (const s of others) await s.close();
   c.oracle.close();
 });
 
@@ -129,7 +129,7 @@ describe('conformance: smoke pass against `tsx src/main.ts` (npm start) as a chi
     } finally {
       rec?.close();
       t.close();
-      const code = await child.stop();
+      const { code } = await child.close();
       expect(code, child.output()).toBe(0);
     }
   }, 60_000);

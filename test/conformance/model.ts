@@ -402,7 +402,7 @@ export async function runModel(c: Conformance, plan: Step[]): Promise<void> {
   } finally {
     rec.close();
     t.close();
-    await started.server.close();
+    await started.close();
   }
 }
 

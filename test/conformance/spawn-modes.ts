@@ -7,11 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer } from '../../src/server.js';
 import { EventRecorder, must, Target, type Conformance } from './harness.js';
-import { envFor, tempRoot, type Started } from './servers.js';
+import { startWithSkills, type Started } from './servers.js';
 import { repoRoot } from './spec-model.js';
 import { same, step, type Ctx } from './steps.js';
 
@@ -27,11 +24,8 @@ interface SpawnCase {
 }
 
 /** A cli-mode server running the fake `maestro` CLI. */
-export async function startFakeCliMode(): Promise<Started> {
-  const root = tempRoot();
-  const config = { ...loadConfig(envFor(root, { MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: FAKE_CLI })), port: 0 };
-  const server = await startServer(config, { logger: silentLogger() });
-  return { server, config, root };
+export function startFakeCliMode(): Promise<Started> {
+  return startWithSkills({ env: { MANIFEST_GENERATOR: 'cli', MAESTRO_CLI_PATH: FAKE_CLI } });
 }
 
 async function fixture(ctx: Ctx, label: string): Promise<{ projectId: string; taskIds: string[] }> {

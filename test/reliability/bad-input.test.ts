@@ -11,7 +11,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ROOT, call, figure, killAllChildren, listFiles, snapshot, startChild, tempRoot, type Reply } from './helpers.js';
+import { call, type Reply } from '../support/http.js';
+import { killAllChildren, REPO_ROOT, startChild } from '../support/server.js';
+import { listFiles, tempDir } from '../support/temp.js';
+import { figure, snapshot } from './helpers.js';
 
 afterAll(killAllChildren);
 
@@ -21,7 +24,7 @@ type Spec = { paths: Record<string, Record<string, { operationId: string; reques
 function bodyFields(op: Spec['paths'][string][string]): string[] {
   const ref = op.requestBody?.content['application/json']?.schema.$ref;
   if (!ref) return [];
-  const schema = JSON.parse(fs.readFileSync(path.resolve(ROOT, 'spec', ref), 'utf8')) as { properties?: Record<string, unknown> };
+  const schema = JSON.parse(fs.readFileSync(path.resolve(REPO_ROOT, 'spec', ref), 'utf8')) as { properties?: Record<string, unknown> };
   const fields = Object.keys(schema.properties ?? {});
   if (op.operationId === 'updateTask') {
     fields.push('title', 'description', 'status', 'priority', 'sessionIds', 'skillIds', 'agentIds', 'dependencies', 'model', 'dueDate');
@@ -115,10 +118,10 @@ function rawHttp(port: number, text: string): Promise<string> {
 
 describe('bad-input sweep', () => {
   it('≥500 malformed requests across every endpoint: zero 5xx, no crash, no pollution, nothing outside DATA_DIR', async () => {
-    const root = tempRoot();
+    const root = tempDir('maestro-reliability-');
     const base = path.join(root, 'l1', 'l2');
     const dataDir = path.join(base, 'data');
-    const child = await startChild(dataDir, { SESSION_DIR: path.join(base, 'sessions'), SKILLS_DIR: path.join(base, 'skills'), LOG_LEVEL: 'warn' });
+    const child = await startChild({ root: base });
     const port = child.port;
     const ok = async (p: string, body: unknown) => {
       const r = await call(port, 'POST', p, { body });
@@ -146,7 +149,7 @@ describe('bad-input sweep', () => {
       pushQueueItem: { taskId: task.id }, failQueueItem: {}, createTemplate: { name: 'n', role: 'worker', content: 'c' }, updateTemplate: { name: 'n' },
     };
 
-    const spec = parse(fs.readFileSync(path.join(ROOT, 'spec/openapi.yaml'), 'utf8')) as Spec;
+    const spec = parse(fs.readFileSync(path.join(REPO_ROOT, 'spec/openapi.yaml'), 'utf8')) as Spec;
     const ops: Array<{ method: string; url: string; operationId: string; fields: string[] }> = [];
     for (const [p, item] of Object.entries(spec.paths)) {
       for (const m of ['get', 'post', 'put', 'patch', 'delete'] as const) {
@@ -235,7 +238,7 @@ describe('bad-input sweep', () => {
     // Whatever odd values were accepted and stored, a restart serves them identically and quarantines nothing.
     const shown = await snapshot(port);
     expect((await child.kill('SIGTERM')).code).toBe(0);
-    const again = await startChild(dataDir, { SESSION_DIR: path.join(base, 'sessions'), SKILLS_DIR: path.join(base, 'skills') });
+    const again = await startChild({ root: base });
     expect(((await call(again.port, 'GET', '/health')).json as { storage: { quarantined: number } }).storage.quarantined).toBe(0);
     expect(await snapshot(again.port)).toEqual(shown);
     await again.kill('SIGTERM');

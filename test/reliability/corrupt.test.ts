@@ -6,7 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call, figure, killAllChildren, listFiles, prng, startChild, tempRoot } from './helpers.js';
+import { call } from '../support/http.js';
+import { killAllChildren, startChild } from '../support/server.js';
+import { listFiles, tempDir } from '../support/temp.js';
+import { figure, prng } from './helpers.js';
 
 afterAll(killAllChildren);
 
@@ -24,7 +27,7 @@ const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
 describe('corrupt files at start', () => {
   it('are quarantined byte for byte, logged and counted; the start succeeds and good data is served', async () => {
-    const root = tempRoot();
+    const root = tempDir('maestro-reliability-');
     const dataDir = path.join(root, 'data');
     const rng = prng(7);
     const garbage = Buffer.from(Array.from({ length: 512 }, () => Math.floor(rng() * 256)));
@@ -58,7 +61,7 @@ describe('corrupt files at start', () => {
       fs.writeFileSync(path.join(dataDir, rel), content);
     }
 
-    const child = await startChild(dataDir, { LOG_LEVEL: 'warn', LOG_FORMAT: 'json' });
+    const child = await startChild({ root, env: { LOG_FORMAT: 'json' } });
     try {
       const health = await call(child.port, 'GET', '/health');
       expect(health.status).toBe(200);
@@ -90,7 +93,7 @@ describe('corrupt files at start', () => {
     }
 
     // The next start finds nothing new to quarantine and keeps the quarantined copies.
-    const again = await startChild(dataDir);
+    const again = await startChild({ root });
     try {
       expect(((await call(again.port, 'GET', '/health')).json as any).storage.quarantined).toBe(0);
       expect(listFiles(path.join(dataDir, 'quarantine'))).toHaveLength(Object.keys(bad).length);

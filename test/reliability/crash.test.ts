@@ -19,7 +19,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SOAK, call, checkDisk, figure, freePort, killAllChildren, listFiles, prng, snapshot, startChild, tempRoot, type ChildServer, type Snapshot } from './helpers.js';
+import { call, freePort } from '../support/http.js';
+import { type ChildServer, killAllChildren, startChild } from '../support/server.js';
+import { listFiles, tempDir } from '../support/temp.js';
+import { SOAK, checkDisk, figure, prng, snapshot, type Snapshot } from './helpers.js';
 
 const SEED = Number(process.env.MAESTRO_CRASH_SEED ?? 20240611);
 const KILLS = Number(process.env.MAESTRO_CRASH_KILLS ?? (SOAK ? 200 : 22));
@@ -374,7 +377,7 @@ function brokenLinks(snap: Snapshot): string[] {
 
 describe('crash: SIGKILL under concurrent writes', () => {
   it(`≥${KILLS} kills, ≥${MIN_ACKS} acknowledged writes, ${CLIENTS} clients: nothing acknowledged is lost, links stay symmetric`, async () => {
-    const root = tempRoot();
+    const root = tempDir('maestro-reliability-');
     const dataDir = path.join(root, 'data');
     let port = await freePort();
     const master = prng(SEED);
@@ -449,7 +452,7 @@ describe('crash: SIGKILL under concurrent writes', () => {
     // (at most 3 × KILLS of them).
     const acked = () => clients.reduce((sum, c) => sum + c.acked, 0);
     for (;;) {
-      const child = await startChild(dataDir, {}, port);
+      const child = await startChild({ root, port });
       port = child.port;
       await verify(child);
       if ((kills >= KILLS && acked() >= MIN_ACKS) || kills >= 3 * KILLS) {
@@ -475,7 +478,7 @@ describe('crash: SIGKILL under concurrent writes', () => {
       if (unexpected.length > 20) break;
     }
     // After the final graceful stop, one more start must serve exactly the last state (no in-flight requests).
-    const last = await startChild(dataDir, {}, port);
+    const last = await startChild({ root, port });
     port = last.port;
     await verify(last);
     await last.kill('SIGTERM');

@@ -12,12 +12,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type OpenStoreOptions, type RunningServer } from '../../src/server.js';
+import type { OpenStoreOptions } from '../../src/server.js';
 import { Store, fileSystemIO, type StoreIO } from '../../src/store/index.js';
 import { seedDefaultTemplates } from '../../src/templates/seed.js';
-import { openClient, testConfig } from '../server/helpers.js';
-import { call, checkDisk, figure, killAllChildren, snapshot, startChild, tempRoot, type Reply } from './helpers.js';
+import { call, type Reply } from '../support/http.js';
+import { killAllChildren, startChild, startInProcess, type InProcessServer } from '../support/server.js';
+import { tempDir } from '../support/temp.js';
+import { EventLog } from '../support/ws.js';
+import { checkDisk, figure, snapshot } from './helpers.js';
 
 afterAll(killAllChildren);
 
@@ -71,26 +73,23 @@ function expectInternalError(res: Reply): void {
 
 describe('disk faults through the injected io', () => {
   const state: { fault?: Fault } = {};
-  let server: RunningServer | undefined;
-  let ws: WebSocket | undefined;
+  let server: InProcessServer | undefined;
+  let log: (EventLog & { ws: WebSocket }) | undefined;
   afterEach(async () => {
-    ws?.close();
+    log?.ws.close();
     await server?.close();
     server = undefined;
   });
 
   it('ENOSPC, EIO and EROFS at any file of a mutation: 500, no event, memory == disk, reads served; then writes and restart agree', async () => {
-    const config = testConfig();
     const openStore = async (o: OpenStoreOptions) => {
       const store = await Store.open({ dataDir: o.dataDir, clock: o.clock, io: faultyIO(state), onCommit: (ev) => o.onCommit([...ev]) });
       await seedDefaultTemplates(store);
       return store;
     };
-    server = await startServer(config, { logger: silentLogger(), openStore });
-    const port = server.port;
-    ws = await openClient(port);
-    const events: string[] = [];
-    ws.on('message', (d) => events.push((JSON.parse(String(d)) as { event: string }).event));
+    server = await startInProcess({ deps: { openStore } });
+    const { port, dataDir } = server;
+    log = await EventLog.open(port);
     const post = (p: string, body?: unknown) => call(port, 'POST', p, { body });
     const ok = async (res: Promise<Reply>, status = 200) => {
       const r = await res;
@@ -130,8 +129,7 @@ describe('disk faults through the injected io', () => {
 
     let failures = 0;
     for (const c of cases) {
-      await new Promise((r) => setTimeout(r, 20));
-      events.length = 0;
+      await log.take(); // the events of the set-up and of earlier cases, settled and dropped
       const before = await snapshot(port);
       state.fault = { ...c.fault, fired: 0 };
       const fault = state.fault;
@@ -142,9 +140,8 @@ describe('disk faults through the injected io', () => {
       // Memory is exactly as before the request, and equal to disk.
       const after = await snapshot(port);
       expect(after, c.name).toEqual(before);
-      expect(checkDisk(config.dataDir, after), c.name).toEqual([]);
-      await new Promise((r) => setTimeout(r, 30));
-      expect(events, `${c.name}: no event`).toEqual([]);
+      expect(checkDisk(dataDir, after), c.name).toEqual([]);
+      expect((await log.take()).map((e) => e.event), `${c.name}: no event`).toEqual([]);
       // Reads are still served.
       expect((await call(port, 'GET', '/api/tasks')).status).toBe(200);
       expect((await call(port, 'GET', '/health')).status).toBe(200);
@@ -168,11 +165,10 @@ describe('disk faults through the injected io', () => {
     await ok(call(port, 'DELETE', `/api/sessions/${s1.id}`));
     await ok(post('/api/projects', { name: 'after the fault' }), 201);
     const shown = await snapshot(port);
-    expect(checkDisk(config.dataDir, shown)).toEqual([]);
-    ws.close();
-    ws = undefined;
-    await server.close();
-    server = await startServer(config, { logger: silentLogger() });
+    expect(checkDisk(dataDir, shown)).toEqual([]);
+    log.ws.close();
+    log = undefined;
+    server = await server.restart({ deps: {} }); // the real file store on the same DATA_DIR
     expect(await snapshot(server.port)).toEqual(shown);
     figure(`disk-faults (injected io): failed writes ${failures}, 500 INTERNAL_ERROR ${failures}, memory != disk 0, events from failed writes 0`);
   });
@@ -180,9 +176,9 @@ describe('disk faults through the injected io', () => {
 
 describe('disk faults on the real filesystem', () => {
   it('DATA_DIR/projects replaced by a file under a running server: 500, reads served, memory == disk; restored → writes and restart agree', async () => {
-    const root = tempRoot();
+    const root = tempDir('maestro-reliability-');
     const dataDir = path.join(root, 'data');
-    let child = await startChild(dataDir);
+    let child = await startChild({ root });
     const port = child.port;
     const created = await call(port, 'POST', '/api/projects', { body: { name: 'P', description: 'before' } });
     expect(created.status).toBe(201);
@@ -213,7 +209,7 @@ describe('disk faults on the real filesystem', () => {
     expect(checkDisk(dataDir, shown)).toEqual([]);
     expect((await child.kill('SIGTERM')).code).toBe(0);
 
-    child = await startChild(dataDir);
+    child = await startChild({ root });
     expect(await snapshot(child.port)).toEqual(shown);
     expect((shown.projects[0] as { description: string }).description).toBe('after');
     await child.kill('SIGTERM');

@@ -1,163 +1,15 @@
 /**
- * Helpers for the reliability tests (issue 6): the real entry point as a child process, a keep-alive HTTP
- * client, a seeded PRNG, a data-folder walker and the figures log.
- *
- * The child runs `node --import tsx src/main.ts` rather than `npx tsx src/main.ts`: it starts ~100 ms faster
- * (measured: ~510 ms vs ~620 ms to "Server running" on the CI machine) and, more importantly, it is ONE
- * process — the tsx binary forks a second node process, so a SIGKILL to it would leave the real server alive.
+ * Reliability-specific helpers (issue 6): a seeded PRNG, percentiles, the figures log, and the API-vs-disk
+ * snapshot check. Servers (in process or as child processes), HTTP calls and temp folders come from test/support.
  */
-import { freePort } from '../support/http.js';
-import { rawRequest, type RawResponse } from '../support/http.js';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { call } from '../support/http.js';
+import { listFiles } from '../support/temp.js';
 
 /** MAESTRO_SOAK=1 → long versions (`npm run test:soak`). */
 export const SOAK = process.env.MAESTRO_SOAK === '1';
-
-export function tempRoot(prefix = 'maestro-reliability-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-
-export interface ChildServer {
-  proc: ChildProcess;
-  pid: number;
-  port: number;
-  /** Everything the child wrote to stdout and stderr so far. */
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resident set size of the child in KiB (/proc/<pid>/status VmRSS). */
-  rssKiB(): number;
-  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const live = new Set<ChildProcess>();
-
-/** SIGKILLs every child this module started that is still running (afterAll/afterEach safety net). */
-export function killAllChildren(): void {
-  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  live.clear();
-}
-
-/** Starts `node --import tsx src/main.ts` with `env` (plus PATH and HOME); does not wait for it to listen. */
-export function spawnServer(env: Record<string, string>, port: number): ChildServer {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: env.HOME ?? os.tmpdir(),
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(proc);
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => {
-      live.delete(proc);
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    proc,
-    pid: proc.pid!,
-    port,
-    output: () => out,
-    exited,
-    rssKiB: () => {
-      const status = fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8');
-      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-      if (!m) throw new Error('no VmRSS');
-      return Number(m[1]);
-    },
-    kill: async (signal = 'SIGKILL') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
-}
-
-/** Waits until the child printed `text` (rejects if it exits first or after `timeoutMs`). */
-export async function waitForOutput(child: ChildServer, text: string | RegExp, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  const has = () => (typeof text === 'string' ? child.output().includes(text) : text.test(child.output()));
-  while (!has()) {
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
-      throw new Error(`server exited (${child.proc.exitCode ?? child.proc.signalCode}) before "${text}":\n${child.output()}`);
-    }
-    if (Date.now() > end) throw new Error(`no "${text}" after ${timeoutMs} ms:\n${child.output()}`);
-    await sleep(5);
-  }
-}
-
-/**
- * Starts a child server and waits until it answers `GET /health` (LOG_LEVEL defaults to `warn` so that the
- * per-request log lines cost nothing; the readiness probe does not depend on the "Server running" line).
- * The data folder's parent holds HOME, SESSION_DIR and SKILLS_DIR unless `env` says otherwise.
- */
-export async function startChild(dataDir: string, env: Record<string, string> = {}, port?: number): Promise<ChildServer> {
-  const parent = path.dirname(dataDir);
-  let p = port ?? (await freePort());
-  for (let attempt = 1; ; attempt++) {
-    const child = spawnServer(
-      {
-        HOME: parent,
-        DATA_DIR: dataDir,
-        SESSION_DIR: path.join(parent, 'sessions'),
-        SKILLS_DIR: path.join(parent, 'skills'),
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
-        ...env,
-      },
-      p,
-    );
-    try {
-      await waitReady(child);
-      return child;
-    } catch (err) {
-      // Another process took the port meanwhile (other test files open connections from the same range): retry
-      // on a fresh one. Callers use `child.port`.
-      if (attempt < 3 && /address already in use/.test(child.output())) {
-        p = await freePort();
-        continue;
-      }
-      throw err;
-    }
-  }
-}
-
-/** Polls `GET /health` until it answers 200 (rejects if the child exits first or after `timeoutMs`). */
-export async function waitReady(child: ChildServer, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
-      throw new Error(`server exited (${child.proc.exitCode ?? child.proc.signalCode}) before listening:\n${child.output()}`);
-    }
-    try {
-      const r = await call(child.port, 'GET', '/health', { timeoutMs: 1000 });
-      if (r.status === 200) return;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > end) throw new Error(`not listening after ${timeoutMs} ms:\n${child.output()}`);
-    await sleep(10);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** mulberry32: a small seeded PRNG so that every run with the same seed makes the same choices. */
 export function prng(seed: number): () => number {
@@ -169,48 +21,6 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-export type Reply = RawResponse;
-
-/**
- * One HTTP request to 127.0.0.1:`port`. `body` objects are sent as JSON. Rejects only on a transport error
- * (connection refused or reset: the server died), never on an HTTP status.
- */
-export function call(
-  port: number,
-  method: string,
-  urlPath: string,
-  options: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string>; agent?: http.Agent; timeoutMs?: number } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { ...options.headers };
-  let payload: string | Buffer | undefined = options.raw;
-  if (options.body !== undefined) {
-    payload = JSON.stringify(options.body);
-    headers['Content-Type'] ??= 'application/json';
-  }
-  if (payload !== undefined) headers['Content-Length'] ??= String(Buffer.byteLength(payload));
-  return rawRequest(port, method, urlPath, { headers, body: payload, agent: options.agent ?? false, timeoutMs: options.timeoutMs });
-}
-
-/** Every file below `root` (relative paths, sorted); directories are not listed. */
-export function listFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else out.push(path.relative(root, full));
-    }
-  };
-  walk(root);
-  return out.sort();
 }
 
 /** The path shapes an entity file may have inside DATA_DIR (docs/behaviour.md §5.1). */
@@ -294,4 +104,3 @@ export function checkDisk(dataDir: string, snap: Snapshot): string[] {
   return problems;
 }
 
-export { freePort };

@@ -12,7 +12,11 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { SOAK, call, figure, killAllChildren, percentile, prng, sleep, startChild, tempRoot } from './helpers.js';
+import { call } from '../support/http.js';
+import { killAllChildren, startChild } from '../support/server.js';
+import { tempDir } from '../support/temp.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { SOAK, figure, percentile, prng } from './helpers.js';
 
 afterAll(killAllChildren);
 
@@ -29,12 +33,14 @@ interface Reader {
   hash: number;
   lags: number[];
   closed?: number;
+  /** Pongs received (not counted as events). */
+  pongs: number;
 }
 
 function openReader(port: number): Promise<Reader> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
-    const r: Reader = { ws, count: 0, hash: 2166136261, lags: [] };
+    const r: Reader = { ws, count: 0, hash: 2166136261, lags: [], pongs: 0 };
     ws.on('message', (data: Buffer) => {
       const now = Date.now();
       // Cheap parse: the envelope starts with {"type":"<name>" and ends with "timestamp":<ms>}.
@@ -42,6 +48,10 @@ function openReader(port: number): Promise<Reader> {
       const tail = data.subarray(Math.max(0, data.length - 40)).toString('latin1');
       const name = /^\{"type":"([^"]+)"/.exec(head)?.[1] ?? '?';
       const ts = Number(/"timestamp":(\d+)\}$/.exec(tail)?.[1]);
+      if (name === 'pong') {
+        r.pongs++;
+        return;
+      }
       r.count++;
       for (let i = 0; i < name.length; i++) r.hash = Math.imul(r.hash ^ name.charCodeAt(i), 16777619) >>> 0;
       if (Number.isFinite(ts)) r.lags.push(now - ts);
@@ -52,10 +62,18 @@ function openReader(port: number): Promise<Reader> {
   });
 }
 
+/** Ping → pong on the reader's connection (docs/behaviour.md §4.3): the pong comes after every earlier event. */
+async function settleReader(r: Reader): Promise<void> {
+  if (r.ws.readyState !== WebSocket.OPEN) return;
+  const expected = r.pongs + 1;
+  r.ws.send('{"type":"ping"}');
+  await waitFor(() => r.pongs >= expected || r.closed !== undefined, 10_000, 'pong');
+}
+
 describe('load: 50 WebSocket clients under mixed traffic', () => {
   it(`${SECONDS} s: zero 5xx, zero dropped events, slow consumer cut off, RSS and p99 lag printed`, async () => {
-    const root = tempRoot();
-    const child = await startChild(path.join(root, 'data'), { LOG_LEVEL: 'warn' });
+    const root = tempDir('maestro-reliability-');
+    const child = await startChild({ root });
     const port = child.port;
 
     // Fixtures every writer works on.
@@ -138,6 +156,8 @@ describe('load: 50 WebSocket clients under mixed traffic', () => {
     // Everything acknowledged was broadcast before its response: wait for the readers to drain their sockets.
     const drainEnd = Date.now() + 20_000;
     while (readers.some((r) => r.count < expectedEvents) && Date.now() < drainEnd) await sleep(50);
+    // Then a ping per reader: once its pong is in, every event sent to it before is counted, so `extra` is final.
+    await Promise.all(readers.map(settleReader));
     clearInterval(sampler);
     const rssEnd = child.rssKiB();
     rssMax = Math.max(rssMax, rssEnd);

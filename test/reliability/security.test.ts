@@ -10,11 +10,12 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { WebSocket } from 'ws';
-import { loadConfig, type Config } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import { closeCode, openClient, refusedUpgrade, testConfig } from '../server/helpers.js';
-import { ROOT, call, figure, freePort, killAllChildren, listFiles, spawnServer, startChild, tempRoot, waitReady, type Reply } from './helpers.js';
+import { loadConfig } from '../../src/config.js';
+import { call, type RawResponse, type Reply } from '../support/http.js';
+import { killAllChildren, REPO_ROOT, spawnChild, startChild, startInProcess, waitReady, type InProcessOptions, type InProcessServer } from '../support/server.js';
+import { listFiles, tempDir } from '../support/temp.js';
+import { closeCode, openClient, refusedUpgrade } from '../support/ws.js';
+import { figure } from './helpers.js';
 
 afterAll(killAllChildren);
 
@@ -22,7 +23,7 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 /** Every operation of spec/openapi.yaml as [METHOD, path with its parameters filled in]. */
 function specOperations(fill: (param: string) => string = () => 'x'): Array<[string, string, string]> {
-  const spec = parse(fs.readFileSync(path.join(ROOT, 'spec/openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, { operationId: string }>> };
+  const spec = parse(fs.readFileSync(path.join(REPO_ROOT, 'spec/openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, { operationId: string }>> };
   const ops: Array<[string, string, string]> = [];
   for (const [p, item] of Object.entries(spec.paths)) {
     for (const m of METHODS) {
@@ -32,19 +33,19 @@ function specOperations(fill: (param: string) => string = () => 'x'): Array<[str
   return ops;
 }
 
-function expectErrorBody(res: Reply, status: number, code: string): void {
+function expectErrorBody(res: RawResponse, status: number, code: string): void {
   expect(res.status, res.text).toBe(status);
   expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
   expect(res.json).toMatchObject({ error: true, code });
   expect(Object.keys(res.json as object).every((k) => ['error', 'code', 'message', 'details'].includes(k))).toBe(true);
 }
 
-let servers: RunningServer[] = [];
+let servers: InProcessServer[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
-async function serve(config: Config): Promise<RunningServer> {
-  const s = await startServer(config, { logger: silentLogger() });
+async function serve(options: InProcessOptions = {}): Promise<InProcessServer> {
+  const s = await startInProcess(options);
   servers.push(s);
   return s;
 }
@@ -52,9 +53,8 @@ async function serve(config: Config): Promise<RunningServer> {
 describe('binding', () => {
   it('the default bind is loopback (127.0.0.1); not reachable on other interfaces', async () => {
     expect(loadConfig({}).host).toBe('127.0.0.1');
-    const root = tempRoot();
-    const env = { HOME: root, DATA_DIR: path.join(root, 'data'), SESSION_DIR: path.join(root, 's'), SKILLS_DIR: path.join(root, 'k'), LOG_LEVEL: 'info' };
-    const child = spawnServer(env, await freePort());
+    const root = tempDir('maestro-reliability-');
+    const child = await spawnChild({ root, env: { LOG_LEVEL: 'info' } });
     try {
       await waitReady(child);
       expect(child.output()).toContain(`Server running at http://127.0.0.1:${child.port}`);
@@ -83,9 +83,8 @@ describe('binding', () => {
     [{ HOST: '0.0.0.0', MAESTRO_ALLOW_UNAUTHENTICATED: 'true' }, 'runs'],
     [{ HOST: '0.0.0.0', MAESTRO_API_TOKEN: 's3cret-token' }, 'runs'],
   ])('non-loopback bind %j → %s', async (extra, outcome) => {
-    const root = tempRoot();
-    const env = { HOME: root, DATA_DIR: path.join(root, 'data'), SESSION_DIR: path.join(root, 's'), SKILLS_DIR: path.join(root, 'k'), LOG_LEVEL: 'info', ...extra };
-    const child = spawnServer(env, await freePort());
+    const root = tempDir('maestro-reliability-');
+    const child = await spawnChild({ root, env: { LOG_LEVEL: 'info', ...extra } });
     if (outcome === 1) {
       const { code } = await child.exited;
       expect(code).toBe(1);
@@ -104,7 +103,7 @@ describe('token', () => {
   const TOKEN = 'correct-horse-battery-staple-42';
 
   it('every operation of the spec and the WS upgrade need the token; GET /health and OPTIONS do not', async () => {
-    const server = await serve(testConfig({ MAESTRO_API_TOKEN: TOKEN }));
+    const server = await serve({ env: { MAESTRO_API_TOKEN: TOKEN } });
     const port = server.port;
     const ops = specOperations();
     expect(ops.length).toBe(44);
@@ -160,8 +159,8 @@ describe('token', () => {
   }, 60_000);
 
   it('the token never appears in responses, files or logs (child process, LOG_LEVEL=debug)', async () => {
-    const root = tempRoot();
-    const child = await startChild(path.join(root, 'data'), { MAESTRO_API_TOKEN: TOKEN, LOG_LEVEL: 'debug', NODE_ENV: 'development' });
+    const root = tempDir('maestro-reliability-');
+    const child = await startChild({ root, env: { MAESTRO_API_TOKEN: TOKEN, LOG_LEVEL: 'debug', NODE_ENV: 'development' } });
     const auth = { Authorization: `Bearer ${TOKEN}` };
     const texts: string[] = [];
     texts.push((await call(child.port, 'GET', `/api/projects?token=${TOKEN}`, { headers: { Authorization: `Bearer ${TOKEN}x` } })).text);
@@ -184,7 +183,7 @@ describe('token', () => {
 
 describe('CORS, Host guard and size limits', () => {
   it('CORS answers only allowed origins (default list and CORS_ORIGINS); WS upgrades from other origins get 403', async () => {
-    const def = await serve(testConfig());
+    const def = await serve();
     for (const origin of ['http://localhost:5173', 'https://127.0.0.1', 'http://[::1]:8080', 'tauri://localhost', 'HTTP://LOCALHOST:3000']) {
       const res = await call(def.port, 'GET', '/api/projects', { headers: { Origin: origin } });
       expect(res.headers['access-control-allow-origin'], origin).toBe(origin);
@@ -205,14 +204,14 @@ describe('CORS, Host guard and size limits', () => {
       expect(ws.status).toBe(403);
       expect(ws.body).toMatchObject({ error: true, code: 'FORBIDDEN' });
     }
-    const listed = await serve(testConfig({ CORS_ORIGINS: 'https://app.example.com' }));
+    const listed = await serve({ env: { CORS_ORIGINS: 'https://app.example.com' } });
     expect((await call(listed.port, 'GET', '/health', { headers: { Origin: 'https://app.example.com' } })).headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect((await call(listed.port, 'GET', '/health', { headers: { Origin: 'http://localhost:5173' } })).headers['access-control-allow-origin']).toBeUndefined();
     expect((await call(listed.port, 'GET', '/health', { headers: { Origin: 'https://app.example.com.evil' } })).headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('while bound to loopback, a non-loopback Host header gets 403 (HTTP on every route, and the WS upgrade)', async () => {
-    const server = await serve(testConfig());
+    const server = await serve();
     const bad = ['evil.example', 'evil.example:80', 'localhost.evil.example', '127.0.0.1.nip.io', 'attacker.localhost', '0.0.0.0', '[::]', '10.0.0.1', '192.168.1.1:3000', '[::ffff:7f00:1]x', '127.0.0.256'];
     const good = ['localhost', 'LOCALHOST:3000', '127.0.0.1', '127.1.2.3:9', '[::1]', '[::1]:3000'];
     for (const host of bad) {
@@ -228,16 +227,16 @@ describe('CORS, Host guard and size limits', () => {
       (await openClient(server.port, { headers: { Host: host } })).close();
     }
     // Bound to a non-loopback address (token set), the guard is off: the token protects the server instead.
-    const open = await serve({ ...testConfig({ HOST: '0.0.0.0', MAESTRO_API_TOKEN: 't' }), port: 0 });
+    const open = await serve({ env: { HOST: '0.0.0.0', MAESTRO_API_TOKEN: 't' } });
     expect((await call(open.port, 'GET', '/api/projects', { headers: { Host: 'maestro.lan', Authorization: 'Bearer t' } })).status).toBe(200);
   }, 60_000);
 
   it('body limit: 413 by Content-Length and while streaming; WebSocket frames over 64 KiB: close 1009', async () => {
-    const server = await serve(testConfig({ MAESTRO_MAX_BODY_BYTES: '1024' }));
+    const server = await serve({ env: { MAESTRO_MAX_BODY_BYTES: '1024' } });
     const big = JSON.stringify({ name: 'x'.repeat(2000) });
     expectErrorBody(await call(server.port, 'POST', '/api/projects', { raw: big, headers: { 'Content-Type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE');
     // Chunked, no Content-Length: the limit is enforced while reading.
-    const streamed = await new Promise<Reply>((resolve, reject) => {
+    const streamed = await new Promise<RawResponse>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/projects', headers: { 'Content-Type': 'application/json' } }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
@@ -273,14 +272,10 @@ describe('CORS, Host guard and size limits', () => {
 describe('ids with path characters never reach the filesystem', () => {
   it('a barrage of path-like ids on every route and in bodies leaves no stray file anywhere around DATA_DIR', async () => {
     // DATA_DIR three levels down, so that `../..` lands inside the folder this test walks.
-    const root = tempRoot();
+    const root = tempDir('maestro-reliability-');
     const base = path.join(root, 'l1', 'l2');
-    const config = { ...loadConfig({ DATA_DIR: path.join(base, 'data'), SESSION_DIR: path.join(base, 'sessions'), SKILLS_DIR: path.join(base, 'skills'), NODE_ENV: 'test' }), port: 0 };
-    fs.mkdirSync(path.join(base, 'skills', 'maestro-worker'), { recursive: true });
-    fs.writeFileSync(path.join(base, 'skills', 'maestro-worker', 'manifest.json'), JSON.stringify({ name: 'maestro-worker', version: '1.0.0', description: 'd' }));
-    fs.writeFileSync(path.join(base, 'skills', 'maestro-worker', 'skill.md'), '# worker');
     fs.writeFileSync(path.join(root, 'secret.json'), JSON.stringify({ id: 'secret', name: 'outside' }));
-    let server = await serve(config);
+    let server = await serve({ root: base, skills: { 'maestro-worker': { name: 'maestro-worker', version: '1.0.0', description: 'd' } } });
     const port = server.port;
     const p = (await call(port, 'POST', '/api/projects', { body: { name: 'P' } })).json as { id: string };
     const t = (await call(port, 'POST', '/api/tasks', { body: { projectId: p.id, title: 'T' } })).json as { id: string };
@@ -322,9 +317,9 @@ describe('ids with path characters never reach the filesystem', () => {
     const oddValid = ['...', '.hidden', '-rf', 'x.tmp', '.s.1.abc.tmp', 'a..b', 'CON', 'evil.json', '.lock', 'x'.repeat(128)];
     for (const id of oddValid) expect((await send('POST', '/api/sessions', { id, projectId: p.id, taskIds: [t.id], strategy: 'queue' })).status).toBe(201);
 
-    await server.close();
     servers = servers.filter((s) => s !== server);
-    server = await serve(config);
+    server = await server.restart();
+    servers.push(server);
     for (const id of oddValid) expect((await call(server.port, 'GET', `/api/sessions/${encodeURIComponent(id)}/queue`)).status, id).toBe(200);
     expect(((await call(server.port, 'GET', '/health')).json as { storage: { quarantined: number } }).storage.quarantined).toBe(0);
 

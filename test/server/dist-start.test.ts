@@ -1,33 +1,30 @@
 /**
- * `npm start` runs the bundled server: its `prestart` (`node scripts/build-dist.mjs`, also `npm run build:dist`)
- * bundles src/main.ts into dist/main.js, then `node --expose-gc dist/main.js` serves (issue 7: no TypeScript loader at run time). This builds the
+ * `npm start` runs the bundled server: its `prestart` (`node scripts/build-dist.mjs --if-stale`; `npm run build:dist`
+ * always builds) bundles src/main.ts into dist/main.js when it is stale, then `node dist/main.js` serves (issue 7:
+ * no TypeScript loader at run time; no flag either). This builds the
  * bundle and starts it as a real child process on a temporary DATA_DIR holding enough task files for the
  * startup load's reader thread (src/store/parallel-read.ts starts it from inline source, which must survive
  * bundling), then checks that it serves /health and a stored task, and shuts down cleanly on SIGTERM.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { npmStartArgs } from '../../bench/lib/procs.js';
 import { seedDataDir } from '../../bench/lib/seed.js';
-import { freePort, rawRequest } from '../support/http.js';
-import { tempDir } from './helpers.js';
+import { rawRequest } from '../support/http.js';
+import { killAllChildren, REPO_ROOT as ROOT, startChild } from '../support/server.js';
+import { tempDir } from '../support/temp.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const children: ChildProcess[] = [];
-
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+afterEach(killAllChildren);
 
 describe('npm start runs the bundled dist/main.js', () => {
   it('the start scripts build dist/main.js and run it with plain node', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe('node --expose-gc dist/main.js');
-    expect(npmStartArgs()).toEqual(['--expose-gc', 'dist/main.js']); // what the bench spawns
-    expect(pkg.scripts.prestart).toBe('node scripts/build-dist.mjs');
+    expect(pkg.scripts.start).toBe('node dist/main.js');
+    expect(npmStartArgs()).toEqual(['dist/main.js']); // what the bench spawns
+    expect(pkg.scripts.prestart).toBe('node scripts/build-dist.mjs --if-stale');
     expect(pkg.scripts['build:dist']).toBe('node scripts/build-dist.mjs');
   });
 
@@ -40,34 +37,9 @@ describe('npm start runs the bundled dist/main.js', () => {
     const dataDir = path.join(dir, 'data');
     // 2 × 1 100 task files: above the 2 000 files from which the load reads ahead on a worker thread.
     const seeded = seedDataDir({ dataDir, sessionDir: path.join(dir, 'sessions'), projects: 2, tasksPerProject: 1100, sessions: 20, queueSessions: 1, queueItems: 3 });
-    const port = await freePort();
-    const proc = spawn(process.execPath, npmStartArgs(), {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        PORT: String(port),
-        DATA_DIR: dataDir,
-        SESSION_DIR: path.join(dir, 'sessions'),
-        SKILLS_DIR: path.join(dir, 'skills'),
-        LOG_FORMAT: 'json',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(proc);
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-
-    const end = Date.now() + 45_000;
-    let health: Awaited<ReturnType<typeof rawRequest>> | undefined;
-    while (health?.status !== 200) {
-      if (proc.exitCode !== null) throw new Error(`dist/main.js exited ${proc.exitCode}:\n${out}`);
-      if (Date.now() > end) throw new Error(`no 200 from /health:\n${out}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      health = await rawRequest(port, 'GET', '/health').catch(() => undefined);
-    }
+    const child = await startChild({ root: dir, args: npmStartArgs(), env: { LOG_FORMAT: 'json' }, readyTimeoutMs: 45_000 });
+    const port = child.port;
+    const health = await rawRequest(port, 'GET', '/health');
     expect(health.json).toMatchObject({ status: 'ok' });
 
     const task = await rawRequest(port, 'GET', `/api/tasks/${seeded.getTaskId}`);
@@ -78,7 +50,7 @@ describe('npm start runs the bundled dist/main.js', () => {
     expect((list.json as unknown[]).length).toBe(1100);
     expect(fs.readdirSync(path.join(dataDir, 'quarantine'))).toEqual([]);
 
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect((await child.kill('SIGTERM')).code).toBe(0);
+    await child.close();
   }, 90_000);
 });

@@ -1,32 +1,19 @@
-/** Test helpers for the server tests: configs, a stand-in router and store, a raw HTTP client. */
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import fs from 'node:fs';
+/**
+ * Server-folder helpers: a stand-in router and store for tests of the server shell (app, hub, close) without the
+ * file store. Starting servers, HTTP and WebSocket helpers live in test/support; the re-exports below keep older
+ * imports working.
+ */
 import express, { type RequestHandler } from 'express';
-import { WebSocket } from 'ws';
-import { loadConfig, type Config } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
+import type { Config } from '../../src/config.js';
 import { ContractError } from '../../src/contract-error.js';
-import { rawRequest, type RawResponse } from '../support/http.js';
-import { startServer, type HandlerMap, type RunningServer, type ServerDeps, type StoreHandle } from '../../src/server.js';
+import type { HandlerMap, RunningServer, ServerDeps, StoreHandle } from '../../src/server.js';
+import { startInProcess } from '../support/server.js';
 
-export function tempDir(prefix = 'maestro-server-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-/** A validated config from `env`, listening on an ephemeral port. */
-export function testConfig(env: Record<string, string> = {}): Config {
-  const dir = tempDir();
-  const config = loadConfig({
-    DATA_DIR: path.join(dir, 'data'),
-    SESSION_DIR: path.join(dir, 'sessions'),
-    SKILLS_DIR: path.join(dir, 'skills'),
-    NODE_ENV: 'test',
-    ...env,
-  });
-  return { ...config, port: 0 };
-}
+export { JSON_CT, rawRequest as request, type RawResponse } from '../support/http.js';
+export { testConfig } from '../support/server.js';
+export { tempDir } from '../support/temp.js';
+export { waitFor } from '../support/wait.js';
+export { closeCode, collect, openClient, refusedUpgrade } from '../support/ws.js';
 
 export interface StandInStore extends StoreHandle {
   quarantinedCount: number;
@@ -41,6 +28,13 @@ export function standInStore(quarantined = 0): StandInStore {
       this.closed = true;
     },
   };
+}
+
+let slowStarted = 0;
+
+/** How many `/api/slow` requests have reached the stand-in router (a test waits for this, not for a sleep). */
+export function slowRequestsStarted(): number {
+  return slowStarted;
 }
 
 /**
@@ -72,6 +66,7 @@ export function standInRouter(handlers: HandlerMap, options: { maxBodyBytes: num
     throw new ContractError(500, 'INTERNAL_ERROR', 'write failed: EIO');
   });
   r.get('/api/slow', async (_req, res) => {
+    slowStarted++;
     await new Promise((resolve) => setTimeout(resolve, 300));
     res.status(200).json({ slow: true });
   });
@@ -81,83 +76,17 @@ export function standInRouter(handlers: HandlerMap, options: { maxBodyBytes: num
   return r;
 }
 
+/** An in-process server with the stand-in router and store; `close()` also removes its folders. */
 export async function startTestServer(
   env: Record<string, string> = {},
   extra: Partial<ServerDeps> & { quarantined?: number } = {},
 ): Promise<RunningServer & { config: Config; standIn: StandInStore }> {
-  const config = testConfig(env);
   const standIn = standInStore(extra.quarantined ?? 0);
-  const running = await startServer(config, {
-    logger: silentLogger(),
-    openStore: async () => standIn,
-    createApiRouter: standInRouter,
-    validateEvents: false,
-    ...extra,
+  const { quarantined: _quarantined, ...deps } = extra;
+  const s = await startInProcess({
+    env,
+    deps: { openStore: async () => standIn, createApiRouter: standInRouter, validateEvents: false, ...deps },
   });
-  return Object.assign(running, { config, standIn });
+  // A copy of the running server whose close() is the handle's (which closes the server, then removes the folders).
+  return { ...s.server, config: s.config, standIn, close: s.close };
 }
-
-export type { RawResponse } from '../support/http.js';
-
-/** A plain node:http request, so that Host, Origin and friends can be set freely. */
-export function request(
-  port: number,
-  method: string,
-  urlPath: string,
-  options: { headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent } = {},
-): Promise<RawResponse> {
-  return rawRequest(port, method, urlPath, options);
-}
-
-/** Opens a WebSocket client and waits for `open`. */
-export function openClient(port: number, options: { path?: string; headers?: Record<string, string> } = {}): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${options.path ?? '/'}`, { headers: options.headers });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected response ${res.statusCode}`)));
-  });
-}
-
-/** Attempts an upgrade that the server should refuse; resolves with the HTTP answer. */
-export function refusedUpgrade(
-  port: number,
-  options: { path?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${options.path ?? '/'}`, { headers: options.headers });
-    ws.once('open', () => {
-      ws.terminate();
-      reject(new Error('upgrade unexpectedly accepted'));
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-      });
-    });
-    ws.once('error', () => undefined);
-  });
-}
-
-/** Collects the parsed messages a client receives. */
-export function collect(ws: WebSocket): unknown[] {
-  const got: unknown[] = [];
-  ws.on('message', (data) => got.push(JSON.parse(String(data))));
-  return got;
-}
-
-export async function waitFor(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-export function closeCode(ws: WebSocket): Promise<{ code: number; reason: string }> {
-  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-}
-
-export const JSON_CT = 'application/json; charset=utf-8';

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { createLogger } from '../../src/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JSON_CT, request, startTestServer } from './helpers.js';
+import { JSON_CT, rawRequest as request } from '../support/http.js';
+import { startTestServer } from './helpers.js';
 import type { RunningServer } from '../../src/server.js';
 
 type Started = Awaited<ReturnType<typeof startTestServer>>;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger, prettyLine } from '../../src/log.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../support/temp.js';
 
 function capture() {
   const lines: string[] = [];

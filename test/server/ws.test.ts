@@ -2,7 +2,10 @@ import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createLogger } from '../../src/log.js';
-import { closeCode, collect, openClient, refusedUpgrade, request, startTestServer, waitFor } from './helpers.js';
+import { rawRequest as request } from '../support/http.js';
+import { waitFor } from '../support/wait.js';
+import { closeCode, collect, openClient, refusedUpgrade } from '../support/ws.js';
+import { slowRequestsStarted, startTestServer } from './helpers.js';
 import type { RunningServer } from '../../src/server.js';
 import type { HubEvent } from '../../src/ws/hub.js';
 
@@ -282,8 +285,9 @@ describe('shutdown (docs/behaviour.md §4.1, §5.7)', () => {
     const s = await startTestServer();
     const agent = new http.Agent({ keepAlive: true });
     expect((await request(s.port, 'GET', '/api/ok', { agent })).status).toBe(200);
+    const started = slowRequestsStarted();
     const pending = request(s.port, 'GET', '/api/slow', { agent });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => slowRequestsStarted() > started, 2000, 'the slow request to be in flight');
     const t0 = Date.now();
     await s.close();
     const res = await pending;
@@ -356,9 +360,13 @@ describe('protocol-level ping (docs/behaviour.md §4.3)', () => {
     const dead = await client(s.port);
     const live = await client(s.port);
     await waitFor(() => s.hub.size === 2, 2000, 'two clients');
+    let livePings = 0;
+    live.on('ping', () => livePings++);
     dead.pause();
     await waitFor(() => s.hub.size === 1, 3000, 'dead peer dropped');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Three more heartbeat rounds (seen as pings at the live client) have passed: the live one was kept by each.
+    const seen = livePings;
+    await waitFor(() => livePings >= seen + 3, 3000, 'three more heartbeats');
     expect(s.hub.size).toBe(1);
     expect(live.readyState).toBe(WebSocket.OPEN);
   });

@@ -1,4 +1,4 @@
-/** Raw HTTP for tests: one request over node:http, the answer with its text and parsed JSON (if any). */
+/** HTTP for tests: one request over node:http (exactly as given, or with a JSON body), and a free port. */
 import http from 'node:http';
 import net from 'node:net';
 
@@ -8,6 +8,9 @@ export interface RawResponse {
   text: string;
   json: unknown;
 }
+
+/** A response whose parsed body is `any`, for brevity in tests that read fields off it. */
+export type Reply = RawResponse & { body: any };
 
 export interface RawRequestOptions {
   headers?: Record<string, string | number>;
@@ -42,6 +45,32 @@ export function rawRequest(port: number, method: string, urlPath: string, option
   });
 }
 
+export interface CallOptions {
+  /** Sent as JSON (with Content-Type: application/json unless `headers` say otherwise); `undefined` = no body. */
+  body?: unknown;
+  /** A raw body instead of `body`. */
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+  agent?: http.Agent;
+  timeoutMs?: number;
+}
+
+/**
+ * One request to 127.0.0.1:`port` with Content-Length set. Rejects only on a transport error (connection refused
+ * or reset: the server died), never on an HTTP status.
+ */
+export async function call(port: number, method: string, urlPath: string, options: CallOptions = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  let payload: string | Buffer | undefined = options.raw;
+  if (options.body !== undefined) {
+    payload = JSON.stringify(options.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  if (payload !== undefined) headers['Content-Length'] ??= String(Buffer.byteLength(payload));
+  const res = await rawRequest(port, method, urlPath, { headers, body: payload, agent: options.agent ?? false, timeoutMs: options.timeoutMs });
+  return Object.assign(res, { body: res.json as any });
+}
+
 /** A free TCP port on 127.0.0.1 (for child processes, which cannot report an ephemeral one). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,3 +82,5 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+export const JSON_CT = 'application/json; charset=utf-8';

@@ -1,5 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { Project, Session, Task } from '../../generated/types/index.js';
@@ -10,18 +9,12 @@ import { createProjectHandlers } from '../../src/handlers/projects.js';
 import { createSessionHandlers } from '../../src/handlers/sessions.js';
 import { createTaskHandlers } from '../../src/handlers/tasks.js';
 import { Store, type StoreEvent, type StoreIO } from '../../src/store/index.js';
+import { removeTempDirs, tempDir } from '../support/temp.js';
+
+export { tempDir } from '../support/temp.js';
 
 export const HOST = { hostname: 'test-host', platform: 'linux' };
 export const T0 = 1_700_000_000_000;
-
-const dirs: string[] = [];
-
-/** A fresh temp folder, removed by `cleanup`. */
-export async function tempDir(prefix = 'maestro-wf-'): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-}
 
 /** A store on a temp DATA_DIR with a manual clock and an event recorder (one array per committed mutation). */
 export interface Harness {
@@ -52,7 +45,7 @@ function checkCatalogue(event: StoreEvent): void {
 }
 
 export async function openHarness(dataDir?: string, options: { io?: StoreIO } = {}): Promise<Harness> {
-  const dir = dataDir ?? (await tempDir());
+  const dir = dataDir ?? tempDir('maestro-wf-');
   const clock = new ManualClock(T0);
   const events: StoreEvent[] = [];
   const commits: StoreEvent[][] = [];
@@ -82,10 +75,10 @@ export async function openHarness(dataDir?: string, options: { io?: StoreIO } = 
   return h;
 }
 
-/** afterEach: close every store, remove every temp folder, and fail when an event broke the AsyncAPI catalogue. */
+/** afterEach: close every store, remove every temp folder (test/support/temp.ts), and fail when an event broke the AsyncAPI catalogue. */
 export async function cleanup(): Promise<void> {
   for (const s of open.splice(0)) await s.close().catch(() => undefined);
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  removeTempDirs();
   const invalid = invalidEvents.splice(0);
   expect(invalid, 'events outside the AsyncAPI catalogue').toEqual([]);
 }

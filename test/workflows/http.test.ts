@@ -81,7 +81,8 @@ describe('CLI sequences over HTTP (docs/behaviour.md §11)', () => {
   it('queue endpoints on a simple session answer 400 "queue strategy" before reading the body', async () => {
     const { projectId } = await projectAndTasks(0);
     await post('/api/sessions', { projectId, taskIds: [] });
-    const id = (api.received.splice(0)[0].data as { id: string }).id;
+    const [created] = await expectEvents(api, ['session:created']);
+    const id = (created!.data as { id: string }).id;
     const res = await post(`/api/sessions/${id}/queue/push`, { taskId: 42 });
     expectError(res, 400, 'VALIDATION_ERROR');
     expect((res.json as { message: string }).message).toContain('queue strategy');
@@ -130,7 +131,7 @@ describe('CLI sequences over HTTP (docs/behaviour.md §11)', () => {
     expectError(await post('/api/sessions/spawn', { projectId: 'proj_x', taskIds: [tasks[0]] }), 404, 'project_not_found');
     expectError(await post('/api/sessions/spawn', { projectId, taskIds: [tasks[0]], spawnSource: 'session', sessionId: 'sess_x' }), 404, 'parent_session_not_found');
     expect(fs.readdirSync(api.config.sessionDir)).toEqual([]);
-    expect(api.received).toEqual([]);
+    expect(await api.log.take(), 'refused spawns send no event').toEqual([]);
 
     const tree = await post('/api/sessions/spawn', { projectId, taskIds: [tasks[0]], strategy: 'tree' });
     expect(tree.status).toBe(201);

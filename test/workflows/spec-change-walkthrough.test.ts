@@ -25,9 +25,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import YAML from 'yaml';
-import { freePort, rawRequest, type RawResponse } from '../support/http.js';
+import { rawRequest, type RawResponse } from '../support/http.js';
+import { killAllChildren, startChild, waitForOutput, type ChildServer } from '../support/server.js';
+import { EventLog } from '../support/ws.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 // The walk-through takes 35–55 s on a 2-core machine (most of it `npm run build`, i.e. tsc over the whole
@@ -40,6 +42,7 @@ const cleanups: Array<() => Promise<void> | void> = [];
 
 afterAll(async () => {
   // Children first (a failed step can leave a server or a tool running), then the rest in reverse order.
+  killAllChildren();
   await Promise.all(
     [...running].map(
       (c) =>
@@ -142,17 +145,6 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return (await mustSucceed(`git ${args.join(' ')}`, run(cwd, 'git', args, GIT_IDENTITY))).stdout;
 }
 
-/** Polls until `check` returns a value (not undefined) or the deadline passes. */
-async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, details: () => string = () => ''): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${details()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** Waits for both; throws the first failure (in argument order) once both have ended. */
 async function both(a: Promise<unknown>, b: Promise<unknown>): Promise<void> {
   const results = await Promise.allSettled([a, b]);
@@ -162,74 +154,40 @@ async function both(a: Promise<unknown>, b: Promise<unknown>): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // The server of the copy, started the way `npm start` does
 
-interface Server {
-  port: number;
-  proc: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-/** `npm run build:dist`, then the copy's `scripts.start` (`node --expose-gc dist/main.js`) on a free port. */
-async function startServer(copy: string, dirs: { data: string; sessions: string; skills: string; home: string }): Promise<Server> {
+/** `npm run build:dist`, then the copy's `scripts.start` (`node --expose-gc dist/main.js`) on a free port, on `root`'s folders. */
+async function startServer(copy: string, root: string): Promise<ChildServer> {
   await mustSucceed('npm run build:dist', npmRun(copy, 'build:dist'));
   const pkg = JSON.parse(fs.readFileSync(path.join(copy, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   const words = pkg.scripts.start!.trim().split(/\s+/);
   expect(words[0], 'package.json "start" runs node').toBe('node');
-  const port = await freePort();
-  const proc = spawn(process.execPath, words.slice(1), {
+  // NODE_ENV and LOG_LEVEL as a plain `npm start` has them (development, info: the "Server running" line).
+  const server = await startChild({
     cwd: copy,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: dirs.home,
-      PORT: String(port),
-      DATA_DIR: dirs.data,
-      SESSION_DIR: dirs.sessions,
-      SKILLS_DIR: dirs.skills,
-      LOG_FORMAT: 'json',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    root,
+    args: words.slice(1),
+    env: { LOG_FORMAT: 'json', LOG_LEVEL: 'info', NODE_ENV: 'development' },
+    readyTimeoutMs: SERVER_START_TIMEOUT_MS,
   });
-  running.add(proc);
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => {
-      running.delete(proc);
-      resolve(code);
-    }),
-  );
-  const server: Server = { port, proc, output: () => out, exited };
-  const details = () => `server output:\n${out}`;
-  await waitFor(
-    'the "Server running at" log line',
-    () => {
-      if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode} before listening\n${details()}`);
-      return out.includes(`Server running at http://127.0.0.1:${port}`) ? true : undefined;
-    },
-    SERVER_START_TIMEOUT_MS,
-    details,
-  );
-  const health = await rawRequest(port, 'GET', '/health');
+  const details = () => `server output:\n${server.output()}`;
+  await waitForOutput(server, `Server running at http://127.0.0.1:${server.port}`, SERVER_START_TIMEOUT_MS);
+  const health = await rawRequest(server.port, 'GET', '/health');
   expect(health.status, details()).toBe(200);
   expect(health.json).toMatchObject({ status: 'ok', storage: { quarantined: 0 } });
   return server;
 }
 
-async function stopServer(server: Server): Promise<void> {
-  server.proc.kill('SIGTERM');
-  expect(await server.exited, `exit code after SIGTERM; server output:\n${server.output()}`).toBe(0);
+async function stopServer(server: ChildServer): Promise<void> {
+  expect((await server.stop()).code, `exit code after SIGTERM; server output:\n${server.output()}`).toBe(0);
 }
 
 /** Starts the copy's server, runs `fn`, stops it with SIGTERM (exit 0 required); a failure of `fn` wins. */
-async function withServer<T>(copy: string, dirs: Parameters<typeof startServer>[1], fn: (server: Server) => Promise<T>): Promise<T> {
-  const server = await startServer(copy, dirs);
+async function withServer<T>(copy: string, root: string, fn: (server: ChildServer) => Promise<T>): Promise<T> {
+  const server = await startServer(copy, root);
   let result: T;
   try {
     result = await fn(server);
   } catch (err) {
-    server.proc.kill('SIGTERM');
-    await server.exited;
+    await server.stop();
     throw err;
   }
   await stopServer(server);
@@ -240,34 +198,10 @@ function send(port: number, method: string, urlPath: string, body?: unknown): Pr
   return rawRequest(port, method, urlPath, body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-interface WsClient {
-  messages: Array<{ type: string; event: string; data: Record<string, unknown>; timestamp: number }>;
-  waitFor(event: string, match: (data: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
-  close(): Promise<void>;
-}
-
-async function connectWs(port: number): Promise<WsClient> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  const client: WsClient = {
-    messages: [],
-    waitFor: (event, match) =>
-      waitFor(`WebSocket event ${event}`, () => client.messages.find((m) => m.event === event && match(m.data))?.data, 10_000, () =>
-        `received: ${JSON.stringify(client.messages.map((m) => m.event))}`,
-      ),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (ws.readyState === WebSocket.CLOSED) return resolve();
-        ws.once('close', () => resolve());
-        ws.close();
-      }),
-  };
-  ws.on('message', (raw) => client.messages.push(JSON.parse(raw.toString())));
-  cleanups.push(() => ws.terminate());
-  return client;
+async function connectWs(port: number): Promise<EventLog & { ws: WebSocket }> {
+  const log = await EventLog.open(port);
+  cleanups.push(() => log.ws.terminate());
+  return log;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -455,7 +389,7 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
       cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
       cleanups.push(() => console.log(`spec-change walk-through: ${((Date.now() - t0) / 1000).toFixed(1)} s (${timings.join(', ')})`));
       const copy = path.join(tmp, 'repo');
-      const dirs = { data: path.join(tmp, 'data'), sessions: path.join(tmp, 'sessions'), skills: path.join(tmp, 'skills'), home: tmp };
+      const dirs = { root: tmp, data: path.join(tmp, 'data'), sessions: path.join(tmp, 'sessions'), skills: path.join(tmp, 'skills') };
       fs.mkdirSync(dirs.skills, { recursive: true });
 
       // 1. The copy, with a commit for spec:diff to compare with.
@@ -470,7 +404,7 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
 
       // 2. Before the change: one project "old".
       const old = await step('2 before: project "old"', async () => {
-        return withServer(copy, dirs, async (server) => {
+        return withServer(copy, dirs.root, async (server) => {
           const created = await send(server.port, 'POST', '/api/projects', { name: 'old', workingDir: '/srv/old' });
           expect(created.status, created.text).toBe(201);
           const project = created.json as Json;
@@ -527,26 +461,26 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
       const ids: Record<string, { id: string; color: string }> = {};
       const keys = (entity.required as string[]).slice().sort();
       await step('5 color survives: HTTP + WebSocket', async () => {
-        await withServer(copy, dirs, async (server) => {
+        await withServer(copy, dirs.root, async (server) => {
           const ws = await connectWs(server.port);
           const red = await send(server.port, 'POST', '/api/projects', { name: 'red', workingDir: '/srv/red', color: '#ff0000' });
           expect(red.status, red.text).toBe(201);
           const redProject = red.json as Json;
           expect(redProject).toMatchObject({ name: 'red', color: '#ff0000' });
           expect(Object.keys(redProject).sort(), 'exactly the entity keys').toEqual(keys);
-          expect(await ws.waitFor('project:created', (d) => d.id === redProject.id)).toMatchObject({ color: '#ff0000' });
+          expect((await ws.waitForEvent('project:created', ({ data: d }) => d.id === redProject.id, 10_000)).data).toMatchObject({ color: '#ff0000' });
 
           const updated = await send(server.port, 'PUT', `/api/projects/${String(redProject.id)}`, { color: '#00ff00' });
           expect(updated.status, updated.text).toBe(200);
           expect(updated.json).toMatchObject({ id: redProject.id, name: 'red', color: '#00ff00' });
-          expect(await ws.waitFor('project:updated', (d) => d.id === redProject.id)).toMatchObject({ color: '#00ff00' });
+          expect((await ws.waitForEvent('project:updated', ({ data: d }) => d.id === redProject.id, 10_000)).data).toMatchObject({ color: '#00ff00' });
           ids.red = { id: String(redProject.id), color: '#00ff00' };
 
           const plain = await send(server.port, 'POST', '/api/projects', { name: 'plain' });
           expect(plain.status, plain.text).toBe(201);
           expect(plain.json).toMatchObject({ name: 'plain', color: DEFAULT });
           const plainId = String((plain.json as Json).id);
-          expect(await ws.waitFor('project:created', (d) => d.id === plainId)).toMatchObject({ color: DEFAULT });
+          expect((await ws.waitForEvent('project:created', ({ data: d }) => d.id === plainId, 10_000)).data).toMatchObject({ color: DEFAULT });
           ids.plain = { id: plainId, color: DEFAULT };
 
           // An unrelated update keeps the colour.
@@ -571,8 +505,9 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
             ['red', '#00ff00'],
             ['plain 2', DEFAULT],
           ]);
-          expect(ws.messages.filter((m) => m.event.startsWith('project:')).map((m) => m.event)).toEqual(['project:created', 'project:updated', 'project:created', 'project:updated']);
-          await ws.close();
+          await ws.settle(); // every event of the answered requests is in: the refused ones sent none
+          expect(ws.received.filter((m) => m.event.startsWith('project:')).map((m) => m.event)).toEqual(['project:created', 'project:updated', 'project:created', 'project:updated']);
+          ws.ws.close();
         });
       });
 
@@ -581,7 +516,7 @@ describe("CONTRIBUTING.md's spec-first change, done for real on a copy of the re
         for (const { id, color } of Object.values(ids)) {
           expect(readJson(path.join(dirs.data, 'projects', `${id}.json`)).color, `projects/${id}.json`).toBe(color);
         }
-        await withServer(copy, dirs, async (server) => {
+        await withServer(copy, dirs.root, async (server) => {
           for (const { id, color } of Object.values(ids)) {
             const got = await send(server.port, 'GET', `/api/projects/${id}`);
             expect(got.status).toBe(200);
