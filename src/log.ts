@@ -58,11 +58,6 @@ function flushQuietly(sink: SonicBoom): void {
   }
 }
 
-/** Writes what the console still has queued, synchronously (e.g. before a deliberate process.exit). */
-export function flushLogs(): void {
-  if (consoleSink !== undefined) flushQuietly(consoleSink);
-}
-
 /** Creates the server's logger: console asynchronous (flushed at exit), LOG_FILE synchronous (see above). */
 export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.silent) return pino({ level: 'silent' });
