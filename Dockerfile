@@ -1,5 +1,5 @@
 # The Maestro server image (docs/deploy.md). Two stages:
-#   build    all dependencies (dev included), the bundle dist/main.js
+#   build    all dependencies (dev included), the bundles dist/main.js, dist/client/ and dist/cli/
 #   runtime  production dependencies only, the bundle and the executable, a non-root user, tini as PID 1
 # test/server/container.test.ts runs this file's npm, COPY, ENV, USER, HEALTHCHECK and CMD steps in a clean copy
 # (no container engine needed): keep one instruction per line.
@@ -8,9 +8,10 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: the package's own `prepare` needs the sources, which are copied next; it runs below
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npm run build:dist
+RUN npm run build:dist && npm run build:client
 
 FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*

@@ -42,6 +42,11 @@ describe('the maestro-server executable from a packed tarball', () => {
     const files = packed!.files.map((f) => f.path).sort();
     expect(files).toContain('dist/main.js');
     expect(files).toContain('bin/maestro-server.js');
+    // the other two things a user installs the package for: the CLI and the client entry
+    expect(files).toContain('bin/maestro-api.mjs');
+    expect(files).toContain('dist/cli/maestro-api.js');
+    expect(files).toContain('dist/client/index.js');
+    expect(files).toContain('dist/client/index.d.ts');
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
 
     project = tempDir('maestro-installed-');
@@ -66,6 +71,11 @@ describe('the maestro-server executable from a packed tarball', () => {
     expect(help.stdout).toMatch(/^ {2}PORT +3000 /m);
     expect(help.stdout).toMatch(/^ {2}DATA_DIR +~\/\.maestro\/data /m);
     expect(help.stdout).toMatch(/^ {2}MAESTRO_API_TOKEN +\(unset\) /m);
+  }, 60_000);
+
+  it('npx maestro-api --help from the installed package lists the spec\'s command groups', async () => {
+    const help = await run('npx', ['--no-install', 'maestro-api', '--help'], { cwd: project });
+    for (const group of ['projects', 'tasks', 'sessions']) expect(help.stdout).toMatch(new RegExp(`^ +${group}\\b`, 'm'));
   }, 60_000);
 
   it('starts from the installed package, answers /health, stops on SIGTERM', async () => {
@@ -125,7 +135,7 @@ describe('npm start builds only a stale bundle', () => {
   it('prestart is the --if-stale build, start is plain node without flags', () => {
     expect(pkg.scripts.prestart).toBe('node scripts/build-dist.mjs --if-stale');
     expect(pkg.scripts.start).toBe('node dist/main.js');
-    expect(pkg.scripts.prepack).toBe('node scripts/build-dist.mjs');
+    expect(pkg.scripts.prepack).toBe('node scripts/build-dist.mjs && node scripts/build-client.mjs');
     expect(pkg.bin['maestro-server']).toBe('bin/maestro-server.js');
   });
 
