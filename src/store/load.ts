@@ -26,6 +26,7 @@ import { StoreStartupError } from './errors.js';
 import type { StoreIO } from './io.js';
 import type { Layout } from './layout.js';
 import { ParallelReader } from './parallel-read.js';
+import { readToEnd } from './read-to-end.js';
 import type { MigrationContext } from './migrate.js';
 import { isRole, migrateProject, migrateQueue, migrateSession, migrateTask, migrateTemplate, repairLinks } from './migrate.js';
 
@@ -483,7 +484,7 @@ function readAhead(files: Candidate[]): ParallelReader | undefined {
   return files.length < READ_AHEAD_MIN_FILES ? undefined : new ParallelReader(files.map((f) => f.path), threads);
 }
 
-let readBuffer = Buffer.allocUnsafe(256 * 1024);
+let readBuffer: Buffer = Buffer.allocUnsafe(256 * 1024);
 
 /**
  * `readFileSync(path, 'utf8')` without its per-call fstat and buffer allocation: open, read into one reused
@@ -492,18 +493,9 @@ let readBuffer = Buffer.allocUnsafe(256 * 1024);
 function readTextSync(path: string): string {
   const fd = openSync(path, 'r');
   try {
-    let length = 0;
-    for (;;) {
-      if (length === readBuffer.length) {
-        const bigger = Buffer.allocUnsafe(readBuffer.length * 2);
-        readBuffer.copy(bigger, 0, 0, length);
-        readBuffer = bigger;
-      }
-      const n = readSync(fd, readBuffer, length, readBuffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-    }
-    return readBuffer.toString('utf8', 0, length);
+    const { buffer, end } = readToEnd(readSync, fd, readBuffer, 0);
+    readBuffer = buffer;
+    return buffer.toString('utf8', 0, end);
   } finally {
     closeSync(fd);
   }

@@ -13,12 +13,15 @@
  * died): the caller then reads that file itself and handles the error as usual.
  */
 import { Worker } from 'node:worker_threads';
+import { readToEnd } from './read-to-end.js';
 
 // Plain CommonJS for an `eval` worker: no TypeScript loader needed in the thread (execArgv is cleared), and no
-// file to locate next to this module (it is bundled into dist/main.js for `npm start`).
+// file to locate next to this module (it is bundled into dist/main.js for `npm start`). `readToEnd` is the main
+// thread's own function, embedded as its (compiled) source text.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { openSync, readSync, closeSync } = require('node:fs');
+const readToEnd = ${readToEnd.toString()};
 parentPort.on('message', ({ start, paths }) => {
   let buf = Buffer.allocUnsafeSlow(Math.max(64 * 1024, paths.length * 2048));
   // offsets[2k], offsets[2k+1]: start and end of file k in buf; end -1 when it could not be read.
@@ -29,16 +32,9 @@ parentPort.on('message', ({ start, paths }) => {
     let fd = -1;
     try {
       fd = openSync(paths[k], 'r');
-      for (;;) {
-        if (length === buf.length) {
-          const bigger = Buffer.allocUnsafeSlow(buf.length * 2);
-          buf.copy(bigger, 0, 0, length);
-          buf = bigger;
-        }
-        const n = readSync(fd, buf, length, buf.length - length, null);
-        if (n === 0) break;
-        length += n;
-      }
+      const read = readToEnd(readSync, fd, buf, length);
+      buf = read.buffer;
+      length = read.end;
       const done = fd;
       fd = -1;
       closeSync(done);
