@@ -9,6 +9,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 
+/** The prefix that runs a command as PID 1 of a fresh PID namespace (test/support/server.ts `wrap`). */
+export const PID1 = ['unshare', '--fork', '--pid', '--mount-proc'];
+
 export interface Pid1Process {
   /** The unshare process (host namespace). */
   unshare: ChildProcess;

@@ -224,7 +224,9 @@ function childPids(pid: number): number[] {
 
 /** The program and arguments `options` ask for: [wrap…, command | node args | node entry, serverArgs…]. */
 function commandLine(options: ChildOptions): string[] {
-  const entry = options.entry === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  // The entry as an absolute path: a wrapper may change the working folder (nsenter --mount starts at the root).
+  const checkout = options.cwd ?? REPO_ROOT;
+  const entry = options.entry === 'dist' ? [path.join(checkout, 'dist/main.js')] : ['--import', 'tsx', path.join(checkout, 'src/main.ts')];
   const command = options.command ?? [process.execPath, ...(options.args ?? entry)];
   return [...(options.wrap ?? []), ...command, ...(options.serverArgs ?? [])];
 }
