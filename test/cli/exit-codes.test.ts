@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { startApi, type Api } from '../api/harness.js';
-import { testConfig } from '../server/helpers.js';
 import { freePort } from '../support/http.js';
+import { testConfig } from '../support/server.js';
 import { buildCliBundle, runCli } from './helpers.js';
 
 let api: Api;

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type Api } from '../api/harness.js';
-import { testConfig } from '../server/helpers.js';
+import { testConfig } from '../support/server.js';
 import { CLI_BUNDLE, REPO, buildCliBundle, runCli } from './helpers.js';
 
 interface Watcher {

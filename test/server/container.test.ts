@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, rawRequest } from '../support/http.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../support/temp.js';
 import { assertUnshareWorks, spawnAsPid1, type Pid1Process } from './pid1.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
