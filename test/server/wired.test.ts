@@ -3,23 +3,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type RunningServer } from '../../src/server.js';
 import { apiRoutes } from '../../generated/routes/router.js';
 import { collect, openClient } from '../support/ws.js';
 import { JSON_CT, rawRequest } from '../support/http.js';
-import { testConfig } from '../support/server.js';
+import { startInProcess, type InProcessServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 describe('the wired server', () => {
-  let s: RunningServer;
+  let s: InProcessServer;
   let dataDir: string;
   const clients: WebSocket[] = [];
 
   beforeAll(async () => {
-    const config = testConfig({ NODE_ENV: 'test' });
-    dataDir = config.dataDir;
-    s = await startServer(config, { logger: silentLogger() });
+    // No deps but the (silent) logger: the real file store, router and handlers.
+    s = await startInProcess({ env: { NODE_ENV: 'test' } });
+    dataDir = s.dataDir;
   });
   afterAll(async () => {
     for (const c of clients) c.terminate();
