@@ -15,7 +15,7 @@ import { ApiError, type ApiClient, type ErrorCodeOf, type ResponseOf } from '../
 import { createEventSubscriber } from '../../generated/client/events.js';
 import { apiRoutes } from '../../generated/routes/router.js';
 import type { QueueTopResponse, Role, Task, TaskUpdateRequest, TemplateUpdateRequest } from '../../generated/types/index.js';
-import { testConfig } from '../server/helpers.js';
+import { testConfig } from '../support/server.js';
 import { startApi, type Api } from './harness.js';
 
 describe('generated client against the real server', () => {

@@ -15,8 +15,6 @@ import { call, rawRequest, type RawResponse } from '../support/http.js';
 import { startInProcess, type InProcessOptions, type InProcessServer } from '../support/server.js';
 import { EventLog, type MessageSocket } from '../support/ws.js';
 
-export { sleep } from '../support/wait.js';
-
 export interface Api {
   config: Config;
   server: RunningServer;

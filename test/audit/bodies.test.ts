@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../api/harness.js';
-import { listFiles, startAudit, type AuditServer } from './helpers.js';
+import { listFiles } from '../support/temp.js';
+import { startAudit, type AuditServer } from './helpers.js';
 
 let s: AuditServer;
 let projectId: string;

@@ -6,8 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { request } from '../server/helpers.js';
-import { listFiles, startAudit, testConfig, type AuditServer } from './helpers.js';
+import { rawRequest } from '../support/http.js';
+import { testConfig } from '../support/server.js';
+import { listFiles } from '../support/temp.js';
+import { startAudit, type AuditServer } from './helpers.js';
 
 let s: AuditServer | undefined;
 afterAll(async () => {
@@ -71,7 +73,7 @@ describe('§12 burst', () => {
       () => ['POST', '/api/projects', J, JSON.stringify({ name: 'x'.repeat(1_100_000) })],
     ];
     const reqs = Array.from({ length: 200 }, () => pick(makers)());
-    const results = await Promise.all(reqs.map(([m, u, h, b]) => request(a.port, m, u, { headers: h, body: b })));
+    const results = await Promise.all(reqs.map(([m, u, h, b]) => rawRequest(a.port, m, u, { headers: h, body: b })));
     const bad = results.map((r, i) => [r.status, reqs[i]![0], reqs[i]![1], r.text.slice(0, 200)]).filter(([st]) => (st as number) >= 500);
     expect(bad).toEqual([]);
     for (const r of results) {
@@ -134,10 +136,10 @@ describe('§0.8 no update is lost', () => {
       const J = { 'Content-Type': 'application/json' };
       const reqs: Promise<unknown>[] = [];
       for (let i = 0; i < 50; i++) {
-        reqs.push(request(a.port, 'PATCH', `/api/sessions/${sess.id}`, { headers: J, body: JSON.stringify({ env: { [`K${i}`]: `v${i}` } }) }));
-        reqs.push(request(a.port, 'POST', `/api/sessions/${sess.id}/events`, { headers: J, body: JSON.stringify({ type: `e${i}` }) }));
-        reqs.push(request(a.port, 'POST', `/api/sessions/${sess.id}/timeline`, { headers: J, body: JSON.stringify({ message: `m${i}` }) }));
-        if (i < 25) reqs.push(request(a.port, 'POST', `/api/sessions/${sess.id}/tasks/${tasks[i]}`));
+        reqs.push(rawRequest(a.port, 'PATCH', `/api/sessions/${sess.id}`, { headers: J, body: JSON.stringify({ env: { [`K${i}`]: `v${i}` } }) }));
+        reqs.push(rawRequest(a.port, 'POST', `/api/sessions/${sess.id}/events`, { headers: J, body: JSON.stringify({ type: `e${i}` }) }));
+        reqs.push(rawRequest(a.port, 'POST', `/api/sessions/${sess.id}/timeline`, { headers: J, body: JSON.stringify({ message: `m${i}` }) }));
+        if (i < 25) reqs.push(rawRequest(a.port, 'POST', `/api/sessions/${sess.id}/tasks/${tasks[i]}`));
       }
       const results = (await Promise.all(reqs)) as Array<{ status: number }>;
       expect(results.every((r) => r.status === 200)).toBe(true);

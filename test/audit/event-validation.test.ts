@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { HubEvent } from '../../src/ws/hub.js';
-import { startAudit, testConfig, type AuditServer } from './helpers.js';
+import { testConfig } from '../support/server.js';
+import { startAudit, type AuditServer } from './helpers.js';
 
 let s: AuditServer | undefined;
 afterEach(async () => {

@@ -16,12 +16,6 @@ import { startInProcess, type InProcessServer } from '../support/server.js';
 import { listFiles } from '../support/temp.js';
 import { EventLog, type Envelope } from '../support/ws.js';
 
-export { JSON_CT } from '../support/http.js';
-export { testConfig } from '../support/server.js';
-export { listFiles, writeJson } from '../support/temp.js';
-export { sleep, waitFor } from '../support/wait.js';
-export type { Envelope } from '../support/ws.js';
-
 export interface AuditServer {
   config: Config;
   server: RunningServer;

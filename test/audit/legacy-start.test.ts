@@ -9,7 +9,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { projectDefaults } from '../../generated/model/index.js';
 import { ManualClock } from '../../src/clock.js';
-import { listFiles, startAudit, testConfig, writeJson, type AuditServer } from './helpers.js';
+import { testConfig } from '../support/server.js';
+import { listFiles, writeJson } from '../support/temp.js';
+import { startAudit, type AuditServer } from './helpers.js';
 
 const LOAD = 1_750_000_000_000;
 let s: AuditServer | undefined;

@@ -6,8 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/temp.js';
-import { apiState, fileContents, listFiles, startAudit, testConfig, waitFor, type AuditServer } from './helpers.js';
+import { testConfig } from '../support/server.js';
+import { listFiles, tempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
+import { apiState, fileContents, startAudit, type AuditServer } from './helpers.js';
 
 const FAKE_CLI = path.resolve('test/domain/fixtures/fake-maestro.mjs');
 let s: AuditServer | undefined;

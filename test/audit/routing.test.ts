@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../api/harness.js';
-import { rawRequest } from '../support/http.js';
-import { startInProcess } from '../support/server.js';
-import { JSON_CT, startAudit, testConfig, type AuditServer } from './helpers.js';
+import { JSON_CT, rawRequest } from '../support/http.js';
+import { startInProcess, testConfig } from '../support/server.js';
+import { startAudit, type AuditServer } from './helpers.js';
 
 let s: AuditServer;
 let projectId: string;

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../api/harness.js';
-import { startAudit, testConfig, type AuditServer } from './helpers.js';
+import { testConfig } from '../support/server.js';
+import { startAudit, type AuditServer } from './helpers.js';
 
 let s: AuditServer;
 let root: string;

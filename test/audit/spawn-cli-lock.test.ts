@@ -7,10 +7,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { testConfig } from '../server/helpers.js';
-import { expectError, expectEvents, sleep, startApi, type Api } from '../api/harness.js';
-import type { RawResponse } from '../server/helpers.js';
 import type { SpawnHooks } from '../../src/spawn/service.js';
+import { expectError, expectEvents, startApi, type Api } from '../api/harness.js';
+import type { RawResponse } from '../support/http.js';
+import { testConfig } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 import { startAudit, type AuditServer } from './helpers.js';
 import { expectSpawnCommitted, spawnEventNames } from './spawn-helpers.js';
 
@@ -45,13 +46,12 @@ function cliCalls(): string[] {
   return fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean) : [];
 }
 
-/** Resolves once the CLI has been called `n` times (it appends its call before it sleeps). */
+/**
+ * Resolves once the CLI has been called `n` times: the positive signal that a spawn is inside its CLI (the fake
+ * CLI appends its call before it sleeps FAKE_MAESTRO_DELAY_MS), so the writes sent next overlap it.
+ */
 async function cliStarted(n: number): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  while (cliCalls().length < n) {
-    if (Date.now() > deadline) throw new Error(`the CLI was not called ${n} times`);
-    await sleep(10);
-  }
+  await waitFor(() => cliCalls().length >= n, 10_000, `the CLI called ${n} times`);
   return cliCalls()[n - 1]!;
 }
 

@@ -9,7 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SpawnHooks } from '../../src/spawn/service.js';
-import { apiState, fileContents, listFiles, startAudit, testConfig, type AuditServer, type Envelope } from './helpers.js';
+import { testConfig } from '../support/server.js';
+import { listFiles } from '../support/temp.js';
+import type { Envelope } from '../support/ws.js';
+import { apiState, fileContents, startAudit, type AuditServer } from './helpers.js';
 import { expectSpawnCommitted, spawnEventNames } from './spawn-helpers.js';
 
 let s: AuditServer | undefined;

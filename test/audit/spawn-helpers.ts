@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { expect } from 'vitest';
-import { listFiles } from './helpers.js';
+import { listFiles } from '../support/temp.js';
 
 /** A received WebSocket envelope, as both the audit server and the api harness record it. */
 interface ReceivedEvent {

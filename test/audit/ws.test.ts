@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { rawRequest } from '../support/http.js';
-import { EventLog, openClient } from '../support/ws.js';
-import { startAudit, waitFor, type AuditServer, type Envelope } from './helpers.js';
+import { waitFor } from '../support/wait.js';
+import { type Envelope, EventLog, openClient } from '../support/ws.js';
+import { startAudit, type AuditServer } from './helpers.js';
 
 let s: AuditServer;
 beforeAll(async () => {

@@ -7,11 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type RunningServer } from '../../src/server.js';
 import { startApi, type Api } from '../api/harness.js';
-import { testConfig } from '../server/helpers.js';
 import { freePort } from '../support/http.js';
+import { startInProcess, testConfig, type InProcessServer } from '../support/server.js';
 import { buildCliBundle, runCli } from './helpers.js';
 
 let api: Api;
@@ -102,14 +100,14 @@ describe('exit codes', { timeout: 60_000 }, () => {
 
 describe('token', { timeout: 60_000 }, () => {
   // The harness's own WebSocket client sends no token, so this server is started without it.
-  let secured: RunningServer;
+  let secured: InProcessServer;
   beforeAll(async () => {
-    secured = await startServer(testConfig({ MAESTRO_API_TOKEN: 's3cret' }), { logger: silentLogger() });
+    secured = await startInProcess({ env: { MAESTRO_API_TOKEN: 's3cret' } });
   });
   afterAll(async () => secured.close());
 
   it('MAESTRO_API_TOKEN or --token is sent; without it the API answers 401 (exit 1)', async () => {
-    const url = secured.url;
+    const url = secured.server.url;
     expect(await runCli(['projects', 'list'], { env: { MAESTRO_URL: url } })).toMatchObject({ code: 1, stderr: 'UNAUTHORIZED: Missing or invalid API token\n' });
     expect(await runCli(['projects', 'list', '--json'], { env: { MAESTRO_URL: url, MAESTRO_API_TOKEN: 's3cret' } })).toMatchObject({ code: 0, stdout: '[]\n' });
     expect(await runCli(['projects', 'list', '--json', '--url', url, '--token', 's3cret'])).toMatchObject({ code: 0, stdout: '[]\n' });

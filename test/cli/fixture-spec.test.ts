@@ -14,7 +14,7 @@ import { generate } from '../../codegen/generate.js';
 import { writeTree } from '../../codegen/tree.js';
 import { commands } from '../../generated/cli/commands.js';
 import { startApi, type Api } from '../api/harness.js';
-import { testConfig } from '../server/helpers.js';
+import { testConfig } from '../support/server.js';
 import { REPO, runCli } from './helpers.js';
 
 const NEW_OPERATION = {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../generated/cli/commands.js';
 import { startApi, type Api } from '../api/harness.js';
-import { testConfig } from '../server/helpers.js';
+import { testConfig } from '../support/server.js';
 import { buildCliBundle, runCli } from './helpers.js';
 
 let api: Api;

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type Api } from '../api/harness.js';
-import { testConfig } from '../server/helpers.js';
+import { testConfig } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 import { CLI_BUNDLE, REPO, buildCliBundle, runCli } from './helpers.js';
 
 interface Watcher {
@@ -26,13 +27,8 @@ function startWatch(args: string[], env: Record<string, string>): Watcher {
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Waits until `check()` holds (10 s unless `ms` says otherwise). */
+const until = (what: string, check: () => boolean, ms = 10_000): Promise<void> => waitFor(check, ms, what);
 
 let api: Api;
 beforeAll(async () => {
@@ -56,12 +52,15 @@ describe('maestro-api watch', () => {
       await runCli(['projects', 'update', '--id', mine.id, '--description', 'not a task event'], { env });
       // An id-only event about a task that existed before the watch started (learnt over REST on connect).
       await runCli(['tasks', 'delete', '--id', existing.id], { env });
-      await until('two events', () => watch.stdout().split('\n').filter(Boolean).length >= 2);
-      await new Promise((r) => setTimeout(r, 200));
+      // The positive signal that every event above has been through the filter: one more that passes it, sent
+      // after them all (the server broadcasts in order on the one connection), printed last.
+      const marker = JSON.parse((await runCli(['tasks', 'create', '--project-id', mine.id, '--title', 'marker', '--json'], { env })).stdout);
+      await until('the marker event', () => watch.stdout().includes(marker.id));
       const lines = watch.stdout().trimEnd().split('\n').map((l) => JSON.parse(l));
-      expect(lines.map((e) => e.event)).toEqual(['task:created', 'task:deleted']);
+      expect(lines.map((e) => e.event)).toEqual(['task:created', 'task:deleted', 'task:created']);
       expect(lines[0]).toMatchObject({ type: 'task:created', event: 'task:created', data: created });
       expect(lines[1].data).toEqual({ id: existing.id });
+      expect(lines[2].data).toMatchObject({ id: marker.id, title: 'marker' });
       expect(typeof lines[0].timestamp).toBe('number');
 
       // Restart the server on the same port: the watch reconnects (back-off starts at 1 s) and resumes.

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type Api } from '../api/harness.js';
-import { testConfig } from '../server/helpers.js';
+import { testConfig } from '../support/server.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CONSUMER = path.join(REPO, 'test/client-package/consumer');

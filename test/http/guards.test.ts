@@ -7,7 +7,8 @@ import http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { RunningServer } from '../../src/server.js';
-import { request, startTestServer } from '../server/helpers.js';
+import { startTestServer } from '../server/helpers.js';
+import { rawRequest } from '../support/http.js';
 
 const TOKEN = 'guard-token';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
@@ -31,7 +32,7 @@ describe('guard order (docs/behaviour.md §3.3 #0–#2)', () => {
   it('a foreign Host is refused before OPTIONS, CORS and the token: 403, no CORS headers', async () => {
     const { s } = await start({ MAESTRO_API_TOKEN: TOKEN });
     for (const method of ['GET', 'OPTIONS', 'POST', 'HEAD']) {
-      const res = await request(s.port, method, '/api/ok', { headers: { Host: 'evil.example', Origin: ORIGIN } });
+      const res = await rawRequest(s.port, method, '/api/ok', { headers: { Host: 'evil.example', Origin: ORIGIN } });
       expect(res.status, method).toBe(403);
       expect(res.headers['access-control-allow-origin'], method).toBeUndefined();
       expect(res.headers['www-authenticate'], method).toBeUndefined();
@@ -41,7 +42,7 @@ describe('guard order (docs/behaviour.md §3.3 #0–#2)', () => {
 
   it('OPTIONS needs no token: 204 with the CORS headers', async () => {
     const { s } = await start({ MAESTRO_API_TOKEN: TOKEN });
-    const res = await request(s.port, 'OPTIONS', '/api/ok', { headers: { Origin: ORIGIN } });
+    const res = await rawRequest(s.port, 'OPTIONS', '/api/ok', { headers: { Origin: ORIGIN } });
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
     expect(res.headers['access-control-allow-origin']).toBe(ORIGIN);
@@ -51,29 +52,29 @@ describe('guard order (docs/behaviour.md §3.3 #0–#2)', () => {
 
   it('CORS runs before the token check: a 401 carries the CORS headers (a browser can read it)', async () => {
     const { s } = await start({ MAESTRO_API_TOKEN: TOKEN });
-    const res = await request(s.port, 'GET', '/api/ok', { headers: { Origin: ORIGIN } });
+    const res = await rawRequest(s.port, 'GET', '/api/ok', { headers: { Origin: ORIGIN } });
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer');
     expect(res.headers['access-control-allow-origin']).toBe(ORIGIN);
     expect(res.headers.vary).toBe('Origin');
-    const ok = await request(s.port, 'GET', '/api/ok', { headers: { Origin: ORIGIN, ...AUTH } });
+    const ok = await rawRequest(s.port, 'GET', '/api/ok', { headers: { Origin: ORIGIN, ...AUTH } });
     expect(ok.status).toBe(200);
     expect(ok.headers['access-control-allow-origin']).toBe(ORIGIN);
   });
 
   it('the token exemption is GET/HEAD /health (one trailing slash too) only', async () => {
     const { s } = await start({ MAESTRO_API_TOKEN: TOKEN });
-    expect((await request(s.port, 'GET', '/health/')).status).toBe(200);
-    expect((await request(s.port, 'HEAD', '/health')).status).toBe(200);
-    expect((await request(s.port, 'GET', '/health?x=1')).status).toBe(200);
-    expect((await request(s.port, 'GET', '/Health')).status).toBe(401);
-    expect((await request(s.port, 'DELETE', '/health')).status).toBe(401);
-    expect((await request(s.port, 'GET', '/health//')).status).toBe(401);
+    expect((await rawRequest(s.port, 'GET', '/health/')).status).toBe(200);
+    expect((await rawRequest(s.port, 'HEAD', '/health')).status).toBe(200);
+    expect((await rawRequest(s.port, 'GET', '/health?x=1')).status).toBe(200);
+    expect((await rawRequest(s.port, 'GET', '/Health')).status).toBe(401);
+    expect((await rawRequest(s.port, 'DELETE', '/health')).status).toBe(401);
+    expect((await rawRequest(s.port, 'GET', '/health//')).status).toBe(401);
   });
 
   it('without a token and with a loopback Host every guard lets the request through', async () => {
     const { s } = await start({});
-    const res = await request(s.port, 'GET', '/api/ok', { headers: { Host: '127.0.0.1:1234', Origin: 'http://evil.example' } });
+    const res = await rawRequest(s.port, 'GET', '/api/ok', { headers: { Host: '127.0.0.1:1234', Origin: 'http://evil.example' } });
     expect(res.status).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
@@ -82,14 +83,14 @@ describe('guard order (docs/behaviour.md §3.3 #0–#2)', () => {
 describe('request log (docs/behaviour.md §6.5) through the guards', () => {
   it('the guards’ own 403, 204 and 401 answers get their line, in order; non-/api paths none', async () => {
     const { s, requestLines } = await start({ MAESTRO_API_TOKEN: TOKEN });
-    await request(s.port, 'GET', '/api/ok', { headers: { Host: 'evil.example' } });
-    await request(s.port, 'OPTIONS', '/api/ok');
-    await request(s.port, 'GET', '/api/ok?q=1');
-    await request(s.port, 'GET', '/api/ok', { headers: AUTH });
-    await request(s.port, 'GET', '/api/nope', { headers: AUTH });
-    await request(s.port, 'GET', '/health');
-    await request(s.port, 'GET', '/apix', { headers: AUTH });
-    await request(s.port, 'GET', '/api', { headers: AUTH });
+    await rawRequest(s.port, 'GET', '/api/ok', { headers: { Host: 'evil.example' } });
+    await rawRequest(s.port, 'OPTIONS', '/api/ok');
+    await rawRequest(s.port, 'GET', '/api/ok?q=1');
+    await rawRequest(s.port, 'GET', '/api/ok', { headers: AUTH });
+    await rawRequest(s.port, 'GET', '/api/nope', { headers: AUTH });
+    await rawRequest(s.port, 'GET', '/health');
+    await rawRequest(s.port, 'GET', '/apix', { headers: AUTH });
+    await rawRequest(s.port, 'GET', '/api', { headers: AUTH });
     expect(requestLines()).toEqual([
       ['GET', '/api/ok', 403],
       ['OPTIONS', '/api/ok', 204],
@@ -102,18 +103,18 @@ describe('request log (docs/behaviour.md §6.5) through the guards', () => {
 
   it('LOG_LEVEL=warn: only the 5xx answers get a line (at warn)', async () => {
     const { s, lines, requestLines } = await start({}, 'warn');
-    await request(s.port, 'GET', '/api/ok');
-    await request(s.port, 'GET', '/api/boom');
-    await request(s.port, 'GET', '/api/contract-error');
+    await rawRequest(s.port, 'GET', '/api/ok');
+    await rawRequest(s.port, 'GET', '/api/boom');
+    await rawRequest(s.port, 'GET', '/api/contract-error');
     expect(requestLines()).toEqual([['GET', '/api/boom', 500]]);
     expect(lines.find((l) => l.msg === 'request')?.level).toBe(40);
   });
 
   it('LOG_LEVEL=error: no request line at all, and the answers are unchanged', async () => {
     const { s, lines } = await start({ MAESTRO_API_TOKEN: TOKEN }, 'error');
-    expect((await request(s.port, 'GET', '/api/ok', { headers: AUTH })).status).toBe(200);
-    expect((await request(s.port, 'GET', '/api/ok')).status).toBe(401);
-    expect((await request(s.port, 'GET', '/api/boom', { headers: AUTH })).status).toBe(500);
+    expect((await rawRequest(s.port, 'GET', '/api/ok', { headers: AUTH })).status).toBe(200);
+    expect((await rawRequest(s.port, 'GET', '/api/ok')).status).toBe(401);
+    expect((await rawRequest(s.port, 'GET', '/api/boom', { headers: AUTH })).status).toBe(500);
     expect(lines.filter((l) => l.msg === 'request')).toEqual([]);
     // the 500 itself is still logged by the error handler, at error level
     expect(lines.some((l) => l.level === 50)).toBe(true);

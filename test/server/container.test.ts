@@ -11,21 +11,18 @@
  * non-root PID 1, the HEALTHCHECK command passes, the API needs the token, the data is owned by the user, no dev
  * dependency is installed; SIGKILL and a restart keep the data; SIGTERM exits 0.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, rawRequest } from '../support/http.js';
-import { tempDir } from './helpers.js';
-import { assertUnshareWorks, spawnAsPid1, type Pid1Process } from './pid1.js';
+import { killAllChildren, spawnChild, startChild, type ChildOptions } from '../support/server.js';
+import { tempDir } from '../support/temp.js';
+import { assertUnshareWorks, PID1 } from './pid1.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const USER = { name: 'nobody', uid: 65534, gid: 65534 };
-const cleanups: Array<() => void> = [];
-
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+afterEach(killAllChildren);
 
 interface Instruction {
   op: string;
@@ -187,28 +184,22 @@ describe('the Dockerfile, carried out step by step (docs/deploy.md)', () => {
     expect(fs.statSync(image.env.DATA_DIR!).uid).toBe(USER.uid);
   });
 
-  /** The CMD as a non-root PID 1 of a fresh PID namespace (setpriv drops root after unshare, then execs). */
-  function runCmd(env: Record<string, string>): Pid1Process {
-    const p = spawnAsPid1(['setpriv', `--reuid=${USER.uid}`, `--regid=${USER.gid}`, '--clear-groups', ...image.cmd], {
+  /**
+   * The CMD as a non-root PID 1 of a fresh PID namespace (setpriv drops root after unshare, then execs), with the
+   * image's environment only: none of the harness's defaults (folders, NODE_ENV, LOG_LEVEL) but PORT from `env`.
+   */
+  function cmdOptions(env: Record<string, string>): ChildOptions {
+    return {
       cwd: image.workdir,
-      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...image.env, ...env },
-    });
-    cleanups.push(() => void p.hostPid().then((pid) => process.kill(pid, 'SIGKILL')).catch(() => undefined));
-    return p;
-  }
-
-  async function waitHealthy(port: number, p: Pid1Process): Promise<void> {
-    const end = Date.now() + 30_000;
-    for (;;) {
-      if (p.unshare.exitCode !== null) throw new Error(`exited ${p.unshare.exitCode}:\n${p.output()}`);
-      if (Date.now() > end) throw new Error(`no 200 from /health:\n${p.output()}`);
-      if ((await rawRequest(port, 'GET', '/health').catch(() => undefined))?.status === 200) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      wrap: [...PID1, 'setpriv', `--reuid=${USER.uid}`, `--regid=${USER.gid}`, '--clear-groups'],
+      command: image.cmd,
+      env: { HOME: '/nonexistent', DATA_DIR: undefined, SESSION_DIR: undefined, SKILLS_DIR: undefined, NODE_ENV: undefined, LOG_LEVEL: undefined, ...image.env, ...env },
+      readyTimeoutMs: 30_000,
+    };
   }
 
   it('HOST=0.0.0.0 without a token: refused with one CONFIG_ERROR line, exit 1', async () => {
-    const p = runCmd({ PORT: String(await freePort()) });
+    const p = await spawnChild(cmdOptions({ PORT: String(await freePort()) }));
     expect((await p.exited).code).toBe(1);
     expect(p.output()).toContain('binding to a non-loopback address requires MAESTRO_API_TOKEN');
     expect(p.output().trim().split('\n')).toHaveLength(1);
@@ -218,9 +209,8 @@ describe('the Dockerfile, carried out step by step (docs/deploy.md)', () => {
     const port = await freePort();
     const env = { PORT: String(port), MAESTRO_API_TOKEN: 'container-test-token' };
     const auth = { Authorization: 'Bearer container-test-token', 'Content-Type': 'application/json' };
-    const first = runCmd(env);
-    await waitHealthy(port, first);
-    const hostPid = await first.hostPid();
+    const first = await startChild(cmdOptions(env));
+    const hostPid = await first.serverPid();
     expect(fs.statSync(`/proc/${hostPid}`).uid).toBe(USER.uid);
 
     // The HEALTHCHECK command, as the image's user with the image's environment.
@@ -238,15 +228,12 @@ describe('the Dockerfile, carried out step by step (docs/deploy.md)', () => {
     const projectFile = path.join(image.env.DATA_DIR!, 'projects', `${(created.json as { id: string }).id}.json`);
     expect(fs.statSync(projectFile).uid).toBe(USER.uid);
 
-    process.kill(hostPid, 'SIGKILL');
-    await first.exited;
-    const second = runCmd(env);
-    await waitHealthy(port, second);
+    await first.kill('SIGKILL'); // to PID 1 of the namespace, by its host pid
+    const second = await startChild(cmdOptions(env));
     const list = await rawRequest(port, 'GET', '/api/projects', { headers: auth });
     expect((list.json as Array<{ name: string }>).map((p) => p.name)).toEqual(['in a container']);
 
-    process.kill(await second.hostPid(), 'SIGTERM');
-    expect((await second.exited).code, second.output()).toBe(0);
+    expect((await second.stop()).code, second.output()).toBe(0); // SIGTERM to PID 1
     expect(fs.existsSync(path.join(image.env.DATA_DIR!, '.lock'))).toBe(false);
   }, 90_000);
 });

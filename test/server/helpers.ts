@@ -1,19 +1,12 @@
 /**
  * Server-folder helpers: a stand-in router and store for tests of the server shell (app, hub, close) without the
- * file store. Starting servers, HTTP and WebSocket helpers live in test/support; the re-exports below keep older
- * imports working.
+ * file store. Starting servers, HTTP and WebSocket helpers live in test/support.
  */
 import express, { type RequestHandler } from 'express';
 import type { Config } from '../../src/config.js';
 import { ContractError } from '../../src/contract-error.js';
 import type { HandlerMap, RunningServer, ServerDeps, StoreHandle } from '../../src/server.js';
 import { startInProcess } from '../support/server.js';
-
-export { JSON_CT, rawRequest as request, type RawResponse } from '../support/http.js';
-export { testConfig } from '../support/server.js';
-export { tempDir } from '../support/temp.js';
-export { waitFor } from '../support/wait.js';
-export { closeCode, collect, openClient, refusedUpgrade } from '../support/ws.js';
 
 export interface StandInStore extends StoreHandle {
   quarantinedCount: number;

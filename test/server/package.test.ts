@@ -4,17 +4,16 @@
  * that answers GET /health and stops on SIGTERM. Proves that the executable needs no build and no dev
  * dependency at run time. `npm start` in the checkout builds only when the bundle is stale.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, rawRequest } from '../support/http.js';
-import { tempDir } from './helpers.js';
+import { rawRequest } from '../support/http.js';
+import { killAllChildren, REPO_ROOT as ROOT, startChild } from '../support/server.js';
+import { tempDir } from '../support/temp.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
-const children: ChildProcess[] = [];
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
   scripts: Record<string, string>;
@@ -23,9 +22,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
   devDependencies: Record<string, string>;
 };
 
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+afterEach(killAllChildren);
 
 describe('the maestro-server executable from a packed tarball', () => {
   let project: string;
@@ -79,40 +76,20 @@ describe('the maestro-server executable from a packed tarball', () => {
   }, 60_000);
 
   it('starts from the installed package, answers /health, stops on SIGTERM', async () => {
-    const dir = tempDir('maestro-installed-run-');
-    const port = await freePort();
-    const proc = spawn(path.join(project, 'node_modules', '.bin', 'maestro-server'), [], {
+    // The bin as installed, run with only PATH, HOME, PORT and the folders (no NODE_ENV, no LOG_LEVEL).
+    const server = await startChild({
       cwd: project,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        PORT: String(port),
-        DATA_DIR: path.join(dir, 'data'),
-        SESSION_DIR: path.join(dir, 'sessions'),
-        SKILLS_DIR: path.join(dir, 'skills'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      command: [path.join(project, 'node_modules', '.bin', 'maestro-server')],
+      env: { NODE_ENV: undefined, LOG_LEVEL: undefined },
+      readyTimeoutMs: 30_000,
     });
-    children.push(proc);
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    const end = Date.now() + 30_000;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}:\n${out}`);
-      if (Date.now() > end) throw new Error(`no 200 from /health:\n${out}`);
-      const res = await rawRequest(port, 'GET', '/health').catch(() => undefined);
-      if (res?.status === 200) {
-        expect(res.json).toMatchObject({ status: 'ok' });
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const port = server.port;
+    const res = await rawRequest(port, 'GET', '/health');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ status: 'ok' });
     const created = await rawRequest(port, 'POST', '/api/projects', { body: '{"name":"installed"}', headers: { 'Content-Type': 'application/json' } });
     expect(created.status).toBe(201);
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect((await server.close()).code).toBe(0); // SIGTERM
   }, 60_000);
 });
 

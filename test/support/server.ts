@@ -27,8 +27,11 @@ import { sleep } from './wait.js';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface ServerOptions {
-  /** Environment variables as `npm start` reads them, over the defaults (the folders below, NODE_ENV). */
-  env?: Record<string, string>;
+  /**
+   * Environment variables as `npm start` reads them, over the defaults (the folders below, NODE_ENV); for a child,
+   * `undefined` removes a default (`NODE_ENV: undefined`: the server's own default, as a plain shell has it).
+   */
+  env?: Record<string, string | undefined>;
   /** A folder to hold data/, sessions/ and skills/ (a prepared data folder); default: a fresh temp folder. */
   root?: string;
   /** Skills to write into SKILLS_DIR before the start: id → manifest (skill.md gets a one-line text). */
@@ -45,10 +48,26 @@ export interface InProcessOptions extends ServerOptions {
 export interface ChildOptions extends ServerOptions {
   /** Default: a free port. */
   port?: number;
-  /** The checkout to run (default: this repository). */
+  /** The checkout to run, and the child's working folder (default: this repository). */
   cwd?: string;
-  /** node's arguments (default: `--import tsx src/main.ts`: one process, so a signal reaches the server itself). */
+  /**
+   * The entry point in the checkout: `'src'` (default) runs `node --import tsx src/main.ts` (one process, so a
+   * signal reaches the server itself); `'dist'` runs `node dist/main.js`, the bundle `npm start` runs (build it
+   * first: scripts/build-dist.mjs).
+   */
+  entry?: 'src' | 'dist';
+  /** node's arguments instead of the entry's (e.g. a checkout's `scripts.start` words). */
   args?: string[];
+  /** The whole command instead of node and its arguments (e.g. an installed `maestro-server` bin). */
+  command?: string[];
+  /** Arguments for the server itself, after the entry (e.g. `['--help']`). */
+  serverArgs?: string[];
+  /**
+   * A prefix the command runs under, e.g. `['unshare', '--fork', '--pid', '--mount-proc']` (the server as PID 1
+   * of a fresh PID namespace) or `['nsenter', '--target', pid, '--pid', '--mount']`. The wrapper must run the
+   * server as its only child (or exec it): `serverPid()`, `kill()` and `stop()` then address the server itself.
+   */
+  wrap?: string[];
   /** How long startChild waits for `GET /health` (default 20 s). */
   readyTimeoutMs?: number;
 }
@@ -82,8 +101,15 @@ export interface ChildServer extends ServerUnderTest {
   env: Record<string, string>;
   /** Everything the child wrote to stdout and stderr so far. */
   output(): string;
+  /** What it wrote to stdout so far. */
+  stdout(): string;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+  /** The exit of the spawned process (with `wrap`: the wrapper's, which ends with the server). */
   exited: Promise<Exit>;
-  /** Sends `signal` (default SIGKILL) unless it has exited, and resolves with the exit. */
+  /** The server's own pid: `pid`, or with `wrap` the wrapper's only child (waits until it is there). */
+  serverPid(): Promise<number>;
+  /** Sends `signal` (default SIGKILL) to the server unless it has exited, and resolves with the exit. */
   kill(signal?: NodeJS.Signals): Promise<Exit>;
   /** SIGTERM (SIGKILL after 10 s) and the exit; the folders stay. */
   stop(): Promise<Exit>;
@@ -96,7 +122,7 @@ export interface ChildServer extends ServerUnderTest {
 }
 
 /** A config for `root` (default: a fresh temp folder) as startInProcess builds it, on an ephemeral port. */
-export function testConfig(env: Record<string, string> = {}, root = tempDir('maestro-server-')): Config {
+export function testConfig(env: Record<string, string | undefined> = {}, root = tempDir('maestro-server-')): Config {
   return { ...loadConfig({ ...folderEnv(root), NODE_ENV: 'test', ...env }), port: 0 };
 }
 
@@ -160,12 +186,49 @@ async function startInProcessOn(root: string, owned: boolean, options: InProcess
   };
 }
 
-const liveChildren = new Set<ChildProcess>();
+/** The children started here that still run, each with whether it is a wrapper. */
+const liveChildren = new Map<ChildProcess, { wrapped: boolean }>();
 
-/** SIGKILLs every child started here that is still running (afterAll/afterEach safety net). */
+/** SIGKILLs every child started here that is still running, and a wrapper's server too (afterAll/afterEach). */
 export function killAllChildren(): void {
-  for (const c of liveChildren) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const [c, { wrapped }] of liveChildren) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    // The server first: a wrapper killed alone may leave it running (unshare does not pass SIGKILL on).
+    if (wrapped) for (const pid of childPids(c.pid!)) killQuietly(pid);
+    c.kill('SIGKILL');
+  }
   liveChildren.clear();
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** The pids of `pid`'s children (/proc); none when it has gone. */
+function childPids(pid: number): number[] {
+  try {
+    return fs
+      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The program and arguments `options` ask for: [wrap…, command | node args | node entry, serverArgs…]. */
+function commandLine(options: ChildOptions): string[] {
+  // The entry as an absolute path: a wrapper may change the working folder (nsenter --mount starts at the root).
+  const checkout = options.cwd ?? REPO_ROOT;
+  const entry = options.entry === 'dist' ? [path.join(checkout, 'dist/main.js')] : ['--import', 'tsx', path.join(checkout, 'src/main.ts')];
+  const command = options.command ?? [process.execPath, ...(options.args ?? entry)];
+  return [...(options.wrap ?? []), ...command, ...(options.serverArgs ?? [])];
 }
 
 /** Starts the child on `options.port` (or a free one) without waiting for it to listen. */
@@ -196,7 +259,8 @@ async function startChildOn(root: string, owned: boolean, options: ChildOptions)
 async function spawnChildOn(root: string, owned: boolean, options: ChildOptions): Promise<ChildServer> {
   // A PORT in `env` wins (a test of a bad PORT value); the handle's port is then that value.
   const port = options.port ?? (options.env?.PORT !== undefined ? Number(options.env.PORT) : await freePort());
-  const env: Record<string, string> = {
+  const env: Record<string, string> = {};
+  const entries = Object.entries({
     PATH: process.env.PATH ?? '',
     HOME: root,
     ...folderEnv(root),
@@ -205,30 +269,52 @@ async function spawnChildOn(root: string, owned: boolean, options: ChildOptions)
     LOG_LEVEL: 'warn',
     PORT: String(port),
     ...options.env,
-  };
-  writeSkills(env.SKILLS_DIR!, options.skills);
-  const proc = spawn(process.execPath, options.args ?? ['--import', 'tsx', 'src/main.ts'], {
-    cwd: options.cwd ?? REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  liveChildren.add(proc);
+  for (const [name, value] of entries) if (value !== undefined) env[name] = value;
+  writeSkills(env.SKILLS_DIR!, options.skills);
+  const [program, ...argv] = commandLine(options);
+  const proc = spawn(program!, argv, { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const wrapped = options.wrap !== undefined;
+  liveChildren.set(proc, { wrapped });
   let out = '';
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+    stdout += c.toString();
+  });
+  proc.stderr!.on('data', (c: Buffer) => {
+    out += c.toString();
+    stderr += c.toString();
+  });
   const exited = new Promise<Exit>((resolve) =>
     proc.once('exit', (code, signal) => {
       liveChildren.delete(proc);
       resolve({ code, signal });
     }),
   );
+  const running = () => proc.exitCode === null && proc.signalCode === null;
+  const serverPid = async (): Promise<number> => {
+    if (!wrapped) return proc.pid!;
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const children = childPids(proc.pid!);
+      if (children.length === 1) return children[0]!;
+      if (!running()) throw new Error(`the wrapper exited (${proc.exitCode ?? proc.signalCode}) without a server:\n${out}`);
+      if (Date.now() > end) throw new Error(`the wrapper ${proc.pid} has no single child:\n${out}`);
+      await sleep(20);
+    }
+  };
   let ownsRoot = owned;
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    if (running()) {
+      if (wrapped) killQuietly(await serverPid(), signal);
+      else proc.kill(signal);
+    }
     return exited;
   };
   const stop = async () => {
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    const timer = setTimeout(() => void kill('SIGKILL'), 10_000);
     const exit = await kill('SIGTERM');
     clearTimeout(timer);
     return exit;
@@ -244,7 +330,10 @@ async function spawnChildOn(root: string, owned: boolean, options: ChildOptions)
     pid: proc.pid!,
     env,
     output: () => out,
+    stdout: () => stdout,
+    stderr: () => stderr,
     exited,
+    serverPid,
     kill,
     stop,
     async close() {
