@@ -7,7 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { HubEvent } from '../../src/ws/hub.js';
 import { startApi, type Api } from '../api/harness.js';
-import { openClient, request, startTestServer, testConfig } from './helpers.js';
+import { startTestServer } from './helpers.js';
+import { rawRequest as request } from '../support/http.js';
+import { testConfig } from '../support/server.js';
+import { openClient } from '../support/ws.js';
 
 const apis: Array<{ close(): Promise<void> }> = [];
 afterAll(async () => {

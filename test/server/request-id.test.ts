@@ -7,7 +7,8 @@ import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { RunningServer } from '../../src/server.js';
-import { request, startTestServer } from './helpers.js';
+import { startTestServer } from './helpers.js';
+import { rawRequest as request } from '../support/http.js';
 import { startApi } from '../api/harness.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
