@@ -2,6 +2,7 @@
  * Server configuration: the environment read once at startup, validated into a typed object.
  * docs/behaviour.md §6.1 (variables), §6.2 (binding rule, loopback), §6.3 (CORS list), §6.4 step 1.
  */
+import variables from './config-variables.json' with { type: 'json' };
 import { homedir } from 'node:os';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -64,49 +65,28 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/** One environment variable: its default (undefined: unset) and what it means, for `--help` and the docs. */
+/** One environment variable: its default (absent: unset) and what it means, for `--help` and the docs. */
 export interface EnvVariable {
-  readonly default: string | undefined;
+  readonly default?: string;
   /** How the default is shown when it is derived rather than a fixed value. */
   readonly shownDefault?: string;
   readonly help: string;
+  /** Why the variable is there when it is not one of docs/behaviour.md §6.1. */
+  readonly note?: string;
 }
 
 /**
- * Every variable of docs/behaviour.md §6.1 (and this server's own MAESTRO_METRICS), in the order `maestro-server --help` lists them. loadConfig takes its
- * defaults from here, so the help text cannot drift from what the server does.
+ * Every variable of docs/behaviour.md §6.1 (and this server's own MAESTRO_METRICS), in the order `maestro-server
+ * --help` lists them: a data file (src/config-variables.json). loadConfig takes its defaults from here, so the help
+ * text cannot drift from what the server does.
  */
-export const ENV_VARIABLES = {
-  PORT: { default: '3000', help: 'HTTP and WebSocket port (1-65535)' },
-  HOST: { default: '127.0.0.1', help: 'bind address; a non-loopback one needs MAESTRO_API_TOKEN or MAESTRO_ALLOW_UNAUTHENTICATED=true' },
-  SERVER_URL: { default: undefined, shownDefault: 'http://{HOST}:{PORT}', help: 'URL given to spawned sessions as MAESTRO_SERVER_URL' },
-  DATA_DIR: { default: '~/.maestro/data', help: 'the file store (locked by one server at a time)' },
-  SESSION_DIR: { default: '~/.maestro/sessions', help: 'spawn manifests' },
-  SKILLS_DIR: { default: '~/.agents-ui/maestro-skills', help: 'skills, read only' },
-  DATABASE_TYPE: { default: 'filesystem', help: 'filesystem | postgres (postgres is not supported yet)' },
-  DATABASE_URL: { default: undefined, help: 'postgres:// connection string (read, not used yet)' },
-  MANIFEST_GENERATOR: { default: 'server', help: 'server (built in) | cli (runs MAESTRO_CLI_PATH)' },
-  MAESTRO_CLI_PATH: { default: 'maestro', help: 'the CLI used in cli mode' },
-  MAESTRO_API_TOKEN: { default: undefined, help: 'when set: Bearer token required on every request but GET /health and OPTIONS' },
-  MAESTRO_ALLOW_UNAUTHENTICATED: { default: 'false', help: 'true allows a non-loopback HOST without a token' },
-  MAESTRO_MAX_BODY_BYTES: { default: '1048576', help: 'request body limit in bytes (1024-104857600)' },
-  CORS_ENABLED: { default: 'true', help: 'false sends no CORS headers' },
-  CORS_ORIGINS: { default: undefined, shownDefault: 'loopback origins + tauri://localhost', help: 'comma-separated allow-list; * allows any origin' },
-  CORS_CREDENTIALS: { default: 'false', help: 'true sends Access-Control-Allow-Credentials' },
-  LOG_LEVEL: { default: 'info', help: 'error | warn | info | debug (debug adds stack traces to start errors)' },
-  LOG_FORMAT: { default: 'pretty', help: 'pretty | json' },
-  LOG_FILE: { default: undefined, help: 'an extra log destination' },
-  DEBUG: { default: 'false', help: 'true: verbose logs, one line per broadcast' },
-  NODE_ENV: { default: 'development', help: 'development | production | test; production hides exception text in 500s' },
-  // Not a §6.1 variable: an operational opt-in of this server (docs/operations.md, docs/decisions.md).
-  MAESTRO_METRICS: { default: 'false', help: 'true serves Prometheus metrics at GET /metrics (behind the token when set)' },
-} as const satisfies Record<string, EnvVariable>;
+export const ENV_VARIABLES = variables as Readonly<Record<keyof typeof variables, EnvVariable>>;
 
 export type EnvVariableName = keyof typeof ENV_VARIABLES;
 
 /** The `--help` table: one line per variable, `NAME  default  meaning`. */
 export function environmentHelp(): string {
-  const rows = Object.entries(ENV_VARIABLES as Record<string, EnvVariable>).map(([name, v]) => [
+  const rows = Object.entries(ENV_VARIABLES).map(([name, v]) => [
     name,
     v.default ?? v.shownDefault ?? '(unset)',
     v.help,
@@ -117,7 +97,7 @@ export function environmentHelp(): string {
 }
 
 const dflt = (name: EnvVariableName): string => {
-  const value = (ENV_VARIABLES[name] as EnvVariable).default;
+  const value = ENV_VARIABLES[name].default;
   if (value === undefined) throw new Error(`${name} has no default`);
   return value;
 };

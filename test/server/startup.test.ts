@@ -97,7 +97,7 @@ describe('--help and --version', () => {
     expect((await r.exited).code).toBe(0);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(r.stdout()).toContain(`maestro-server ${pkg.version}`);
-    for (const [name, v] of Object.entries(ENV_VARIABLES as Record<string, EnvVariable>)) {
+    for (const [name, v] of Object.entries(ENV_VARIABLES)) {
       expect(r.stdout()).toMatch(new RegExp(`^  ${name} +${escape(v.default ?? v.shownDefault ?? '(unset)')} `, 'm'));
       // The listed default is the one loadConfig applies: setting it explicitly changes nothing.
       if (v.default !== undefined) expect(loadConfig({ [name]: v.default }, '/w')).toEqual(loadConfig({}, '/w'));
