@@ -16,7 +16,7 @@ import {
   type QueueItemOperation,
 } from '../queue/queue-ops.js';
 import type { DataStore, StoreReader, Tx } from '../store/index.js';
-import { emitAll, link } from './links.js';
+import { emitAll, link } from '../domain/links.js';
 
 type QueueHandlers = Pick<
   Handlers,

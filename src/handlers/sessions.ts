@@ -7,9 +7,9 @@ import { found, getById } from './found.js';
 import { isValidClientSessionId } from '../ids.js';
 import { createQueue } from '../queue/queue-ops.js';
 import type { DataStore, StoreEvent, Tx } from '../store/index.js';
-import { dedupeIds, isTerminalSessionStatus, normaliseSessionStatus } from './input.js';
-import { diffIds, emitAll, link, newEntryId, timelineEntry, unlink } from './links.js';
-import { attachTasksToNewSession, buildNewSession, type HostFacts } from './new-session.js';
+import { dedupeIds, isTerminalSessionStatus, normaliseSessionStatus } from '../domain/input.js';
+import { diffIds, emitAll, link, newEntryId, timelineEntry, unlink } from '../domain/links.js';
+import { attachTasksToNewSession, buildNewSession, type HostFacts } from '../domain/new-session.js';
 
 type SessionHandlers = Pick<
   Handlers,

@@ -7,7 +7,7 @@ import type { Handlers } from '../../generated/routes/handlers.js';
 import type { Store } from '../store/index.js';
 import { spawnOrderFrom } from '../spawn/order.js';
 import { SpawnService, type SpawnHooks, type SpawnServiceConfig, type SpawnServiceLogger } from '../spawn/service.js';
-import type { HostFacts } from './new-session.js';
+import type { HostFacts } from '../domain/new-session.js';
 
 // Names the server and tests already import from here.
 export type { SpawnHooks } from '../spawn/service.js';

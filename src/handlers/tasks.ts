@@ -5,8 +5,8 @@ import { notFound } from '../contract-error.js';
 import { newEntity, save } from './save.js';
 import { found, getById } from './found.js';
 import type { DataStore, StoreEvent } from '../store/index.js';
-import { dedupeIds, normaliseTaskStatus } from './input.js';
-import { diffIds, emitAll, link, timelineEntry, unlink } from './links.js';
+import { dedupeIds, normaliseTaskStatus } from '../domain/input.js';
+import { diffIds, emitAll, link, timelineEntry, unlink } from '../domain/links.js';
 
 type TaskHandlers = Pick<
   Handlers,

@@ -7,7 +7,7 @@
  * (strategy `queue` only). Never `session:created`, `session:task_added` or `session:updated`.
  */
 import type { Session, SpawnRequestEvent, SpawnResponse } from '../../generated/types/index.js';
-import { attachTasksToNewSession, buildNewSession, type HostFacts } from '../handlers/new-session.js';
+import { attachTasksToNewSession, buildNewSession, type HostFacts } from '../domain/new-session.js';
 import { createQueue } from '../queue/queue-ops.js';
 import type { StoreEvent, Tx } from '../store/index.js';
 import { spawnCommandFor, type SpawnEnvVars } from './env.js';

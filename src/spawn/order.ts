@@ -4,7 +4,7 @@
  */
 import { requestDefaults } from '../../generated/model/index.js';
 import type { Role, SpawnRequest, SpawnSource, WorkerStrategy } from '../../generated/types/index.js';
-import { dedupeIds } from '../handlers/input.js';
+import { dedupeIds } from '../domain/input.js';
 import { normaliseSkills } from './manifest.js';
 
 export interface SpawnOrder {

@@ -31,7 +31,7 @@
  */
 import type { SpawnResponse } from '../../generated/types/index.js';
 import { ContractError } from '../contract-error.js';
-import type { HostFacts } from '../handlers/new-session.js';
+import type { HostFacts } from '../domain/new-session.js';
 import type { Store, Tx } from '../store/index.js';
 import { commitSpawn } from './commit.js';
 import { buildSpawnEnv, type SpawnEnvVars } from './env.js';
