@@ -15,7 +15,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { startServer, StartupStopped, type RunningServer } from './server.js';
-import { cliCommand } from './cli-args.js';
+import { cliCommand } from './server-args.js';
 import { collectGarbage } from './gc.js';
 
 const SHUTDOWN_LIMIT_MS = 5000;
