@@ -28,6 +28,7 @@ export function renderEventsPage(events: readonly CatalogueEvent[]): string {
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="icon" href="data:,">
   <title>Maestro Server WebSocket events</title>
   <link rel="stylesheet" href="{{asset:docs.css}}">
 </head>
