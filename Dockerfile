@@ -23,6 +23,7 @@ COPY --from=build /src/package.json /src/package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/bin ./bin
+COPY --from=build /src/static ./static
 RUN mkdir -p /data /sessions /skills && chown node:node /data /sessions
 USER node
 VOLUME ["/data", "/sessions"]

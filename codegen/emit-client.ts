@@ -6,7 +6,7 @@
  */
 import type { LoadedSpec } from './load-spec.js';
 import type { Output } from './output.js';
-import { readOperations, type OperationModel } from './operations.js';
+import { readOperations, readStaticOperationIds, type OperationModel } from './operations.js';
 import { readEvents } from './events-model.js';
 import { loadTemplate } from './render.js';
 import { TypeImports } from './schema-tools.js';
@@ -37,7 +37,7 @@ export function emitClient(spec: LoadedSpec, out: Output, templatesRoot: string)
     return { ...op, upperMethod: op.method.toUpperCase(), argsOptional, init, usesArgs: init !== '' };
   });
   const openapiSources = [spec.openapiSource, ...spec.schemas];
-  out.add('client/http.ts', [...openapiSources, httpTpl.source], httpTpl.render({ operations: ops }));
+  out.add('client/http.ts', [...openapiSources, httpTpl.source], httpTpl.render({ operations: ops, staticOperationIds: readStaticOperationIds(spec) }));
   out.add('client/contract-check.ts', [...openapiSources, checkTpl.source], checkTpl.render({ typeImports: imports.sorted().join(', '), operations: ops }));
   out.add('client/events.ts', [spec.asyncapiSource, eventsTpl.source], eventsTpl.render({ events }));
   out.add('client/index.ts', [spec.openapiSource, indexTpl.source], indexTpl.render({ operations: ops }));

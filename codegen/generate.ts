@@ -14,6 +14,7 @@ import { emitClient } from './emit-client.js';
 import { emitCli } from './emit-cli.js';
 import { emitPrompts } from './emit-prompts.js';
 import { emitModel } from './emit-model.js';
+import { emitReference } from './emit-reference.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,6 +46,7 @@ export async function generate(options: GenerateOptions = {}): Promise<Generated
     ['cli', () => emitCli(spec, out, templatesRoot)],
     ['prompts', () => emitPrompts(spec, out)],
     ['model', () => emitModel(spec, out)],
+    ['reference', () => emitReference(spec, out)],
   ];
   for (const [name, run] of emitters) {
     const before = out.files.size;

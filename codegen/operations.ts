@@ -91,7 +91,30 @@ function bodyRules(spec: LoadedSpec, file: SchemaFile): BodyRulesModel {
   };
 }
 
-/** Reads every operation of the OpenAPI document, sorted by operationId. */
+/**
+ * `x-static: true` marks a static file route (`/docs`, `/ui`; docs/spec-conventions.md §3): served by
+ * src/http/static.ts, not an API call, so it has no route table entry, no Handlers method, no client method and
+ * no CLI command. Every emitter reads operations through readOperations, which leaves them out.
+ */
+export function isStaticOperation(op: unknown): boolean {
+  return isObject(op) && op['x-static'] === true;
+}
+
+/** The operationIds of the static file routes (`x-static: true`), sorted. */
+export function readStaticOperationIds(spec: LoadedSpec): string[] {
+  const paths = isObject(spec.openapi.paths) ? spec.openapi.paths : {};
+  const ids: string[] = [];
+  for (const rawItem of Object.values(paths)) {
+    const item = derefLocal(spec.openapi, rawItem);
+    for (const method of HTTP_METHODS) {
+      const op = item[method];
+      if (isStaticOperation(op) && typeof (op as Record<string, unknown>).operationId === 'string') ids.push((op as Record<string, unknown>).operationId as string);
+    }
+  }
+  return ids.sort();
+}
+
+/** Reads every API operation of the OpenAPI document (static routes left out), sorted by operationId. */
 export function readOperations(spec: LoadedSpec, imports: TypeImports = new TypeImports()): OperationModel[] {
   const doc = spec.openapi;
   const from = spec.openapiSource.relPath;
@@ -106,6 +129,8 @@ export function readOperations(spec: LoadedSpec, imports: TypeImports = new Type
       const op = item[method];
       if (!isObject(op)) continue;
       const where = `${from} ${method.toUpperCase()} ${pathTemplate}`;
+      if (op['x-static'] !== undefined && op['x-static'] !== true) throw new SpecError(`${where}: x-static must be true when present`);
+      if (isStaticOperation(op)) continue;
       const operationId = op.operationId;
       if (typeof operationId !== 'string' || !/^[a-z][A-Za-z0-9]*$/.test(operationId)) throw new SpecError(`${where}: operationId missing or not camelCase`);
       if (seen.has(operationId)) throw new SpecError(`${where}: duplicate operationId ${operationId}`);

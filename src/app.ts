@@ -1,6 +1,6 @@
 /**
  * The express application: the middleware chain of docs/architecture.md and docs/behaviour.md §3.3, in order:
- * host guard → CORS/OPTIONS → bearer token → API router → [/metrics] → 404 → error handler.
+ * host guard → CORS/OPTIONS → bearer token → API router → static files (/docs, /ui) → [/metrics] → 404 → error handler.
  * The guards are one middleware (src/http/guards.ts), which first drains ignored bodies and sets up the request
  * log: the log only watches (it never answers), so the 403s and 401s of the guards get their line too
  * (docs/behaviour.md §6.5: one line per /api request).
@@ -12,6 +12,8 @@ import { createCorsPolicy, type CorsPolicy } from './http/cors.js';
 import { createRequestGuards } from './http/guards.js';
 import { createNotFoundHandler } from './http/not-found.js';
 import { createErrorHandler } from './http/error-handler.js';
+import { createStaticHandler } from './http/static.js';
+import { staticSite, type StaticSite } from './static/site.js';
 
 export type AppConfig = Pick<Config, 'hostIsLoopback' | 'apiToken' | 'cors' | 'nodeEnv'>;
 
@@ -27,6 +29,8 @@ export interface AppOptions {
     watchRequest: (req: Request, res: Response) => void;
     endpoint: RequestHandler;
   };
+  /** The /docs and /ui files (docs/behaviour.md §14.3); default: this package's (src/static/site.ts). */
+  staticSite?: StaticSite;
 }
 
 /** Builds the express app; it does not listen. */
@@ -49,6 +53,8 @@ export function createApp(options: AppOptions): Express {
     }),
   );
   app.use(apiRouter);
+  // After the API router too: API requests never pass the static files (docs/behaviour.md §14.3).
+  app.use(createStaticHandler(options.staticSite ?? staticSite()));
   // After the API router: API requests never pass through it; without MAESTRO_METRICS, /metrics is the 404.
   if (options.metrics) app.use(options.metrics.endpoint);
   app.use(createNotFoundHandler());

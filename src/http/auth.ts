@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ContractError } from '../contract-error.js';
+import { staticTarget } from './static.js';
 
 /** The token of an `Authorization: Bearer <token>` header value, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -31,8 +32,12 @@ export function unauthorized(): ContractError {
   return new ContractError(401, 'UNAUTHORIZED', 'Missing or invalid API token');
 }
 
-/** A request path that does not need the token (docs/behaviour.md §2.8 E43, §6.2). */
+/**
+ * A request path that does not need the token (docs/behaviour.md §2.8 E43, §6.2): OPTIONS, GET/HEAD /health, and
+ * GET/HEAD of the static routes `/docs`, `/ui` and one plain file name below them (§14.3; src/http/static.ts).
+ */
 export function isTokenExempt(method: string, path: string): boolean {
   if (method === 'OPTIONS') return true;
-  return (method === 'GET' || method === 'HEAD') && (path === '/health' || path === '/health/');
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  return path === '/health' || path === '/health/' || staticTarget(path) !== undefined;
 }

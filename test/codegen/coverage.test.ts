@@ -31,10 +31,13 @@ function deref(doc: Doc, node: Doc): Doc {
 }
 
 const specOperations: { operationId: string; method: string; path: string; op: Doc }[] = [];
+/** The static file routes (`x-static: true`): no route, no Handlers method, no client method. */
+const staticOperationIds: string[] = [];
 for (const [p, item] of Object.entries(openapi.paths as Doc)) {
   for (const method of ['get', 'post', 'put', 'patch', 'delete']) {
     const op = (deref(openapi, item as Doc) as Doc)[method];
-    if (op) specOperations.push({ operationId: op.operationId, method, path: p, op });
+    if (op && op['x-static'] !== true) specOperations.push({ operationId: op.operationId, method, path: p, op });
+    else if (op) staticOperationIds.push(op.operationId);
   }
 }
 
@@ -51,6 +54,16 @@ const schemaFiles = (function list(dir: string): string[] {
 describe('spec/openapi.yaml operations', () => {
   it('the catalogue has the 44 operations of docs/behaviour.md §2.1', () => {
     expect(specOperations).toHaveLength(44);
+  });
+
+  it('the static file routes (x-static) get no route, no Handlers method and no client method', () => {
+    expect(staticOperationIds.sort()).toEqual(['getAsyncApiDocument', 'getBoardAsset', 'getBoardPage', 'getDocsAsset', 'getDocsPage', 'getOpenApiDocument']);
+    const client = createClient({ baseUrl: 'http://127.0.0.1:1' }) as unknown as Record<string, unknown>;
+    for (const id of staticOperationIds) {
+      expect(routeOperations.find((r) => r.operationId === id), id).toBeUndefined();
+      expect(handlersText).not.toContain(`\n  ${id}(input: `);
+      expect(client[id], id).toBeUndefined();
+    }
   });
 
   const client = createClient({ baseUrl: 'http://127.0.0.1:1' }) as unknown as Record<string, unknown>;

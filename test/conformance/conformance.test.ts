@@ -14,6 +14,7 @@ import { exampleProblems, replayExamples } from './examples.js';
 import { oracleSelfCheck } from './oracle-self-check.js';
 import { spawnCliMode, spawnServerMode, startFakeCliMode } from './spawn-modes.js';
 import { cliQueueRequests } from './cli-requests.js';
+import { staticRoutes } from './static-routes.js';
 
 const c = new Conformance();
 let main: Started;
@@ -47,6 +48,14 @@ describe('conformance: scenarios (every documented status, exact events)', () =>
   it('spawn and queue', () => spawnAndQueue(ctx));
   it('skills, templates, health', () => skillsAndTemplates(ctx));
   it('protocol cases: 403 Host guard, 415, 413 on every operation', () => protocolCases(ctx), 60_000);
+});
+
+describe('conformance: static file routes (x-static: /docs, /ui; docs/behaviour.md §14.3)', () => {
+  it('every documented status of every static route: status, Content-Type, error bodies', async () => {
+    const n = await staticRoutes(c, main.server.port);
+    expect(n).toBe(c.spec.staticOperations.reduce((sum, op) => sum + op.responses.size, 0));
+    expect(n).toBeGreaterThan(0);
+  });
 });
 
 describe('conformance: requests the maestro CLI v0.1.0 sends (docs/behaviour.md §14.5)', () => {

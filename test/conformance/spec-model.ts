@@ -27,6 +27,8 @@ export interface ResponseSpec {
   codes: string[] | undefined;
   examples: Array<{ name: string; value: Json }>;
   headers: JsonObject;
+  /** the documented media types (`application/json`; the static routes' `text/html`, `application/yaml`, …) */
+  contentTypes: string[];
 }
 
 export interface OperationSpec {
@@ -46,7 +48,11 @@ export interface OperationSpec {
 export interface SpecModel {
   openapi: JsonObject;
   asyncapi: JsonObject;
+  /** The API operations: every operation but the static file routes. */
   operations: OperationSpec[];
+  /** The static file routes (`x-static: true`: /docs, /ui; docs/behaviour.md §14.3), checked by static-routes.ts. */
+  staticOperations: OperationSpec[];
+  /** Both kinds. */
   byId: Map<string, OperationSpec>;
   /** Event name → validator of the whole envelope (AsyncAPI message payload). */
   eventValidators: Map<string, ValidateFunction>;
@@ -136,6 +142,7 @@ export function loadSpecModel(): SpecModel {
   };
 
   const operations: OperationSpec[] = [];
+  const staticOperations: OperationSpec[] = [];
   const responseValidators = new Map<string, ValidateFunction>();
   const requestValidators = new Map<string, ValidateFunction>();
   const requestFiles = new Map<string, JsonObject>();
@@ -156,7 +163,8 @@ export function loadSpecModel(): SpecModel {
             if (Array.isArray(e)) codes = e.map(String);
           }
         }
-        responses.set(status, { status, schema, codes, examples: examplesOf(media), headers: isObject(resp.headers) ? resp.headers : {} });
+        const contentTypes = isObject(resp.content) ? Object.keys(resp.content) : [];
+        responses.set(status, { status, schema, codes, examples: examplesOf(media), headers: isObject(resp.headers) ? resp.headers : {}, contentTypes });
         if (schema !== undefined) responseValidators.set(`${operationId} ${status}`, compileInline(schema, `openapi-${operationId}-${status}`));
       }
       let requestSchema: Json | undefined;
@@ -177,7 +185,7 @@ export function loadSpecModel(): SpecModel {
         const prm = deref(openapi, x);
         return { name: String(prm.name), in: String(prm.in), schema: prm.schema ?? {} };
       });
-      operations.push({
+      (op['x-static'] === true ? staticOperations : operations).push({
         operationId,
         method: method.toUpperCase(),
         path: p,
@@ -209,7 +217,8 @@ export function loadSpecModel(): SpecModel {
     openapi,
     asyncapi,
     operations,
-    byId: new Map(operations.map((o) => [o.operationId, o])),
+    staticOperations,
+    byId: new Map([...operations, ...staticOperations].map((o) => [o.operationId, o])),
     eventValidators,
     pongValidator,
     ajv,

@@ -3,7 +3,7 @@
  * docs/behaviour.md §2, §3.2, §3.3, §4.4/§4.5, §8.2 and §9.2/§9.3.
  */
 import { describe, expect, it } from 'vitest';
-import { deref, exampleValues, isObject, loadSpec, operations, type Json, type JsonObject } from './spec-helpers.js';
+import { deref, exampleValues, isObject, loadSpec, operations, staticOperations, type Json, type JsonObject } from './spec-helpers.js';
 
 type Row = [n: string, operationId: string, method: string, path: string, tag: string, ok: string];
 
@@ -196,7 +196,31 @@ describe('spec/openapi.yaml: document', () => {
 
   it('declares every tag it uses', () => {
     const declared = (doc.tags as JsonObject[]).map((t) => t.name);
-    expect(declared.sort()).toEqual(['health', 'projects', 'queue', 'sessions', 'skills', 'spawn', 'tasks', 'templates']);
+    expect(declared.sort()).toEqual(['board', 'health', 'projects', 'queue', 'reference', 'sessions', 'skills', 'spawn', 'tasks', 'templates']);
+  });
+});
+
+describe('spec/openapi.yaml: the static file routes (x-static, docs/behaviour.md §14.3)', () => {
+  const statics = staticOperations(doc);
+  it('are GET /docs, /docs/openapi.yaml, /docs/asyncapi.yaml, /docs/{asset}, /ui, /ui/{asset}, tagged reference / board', () => {
+    expect(statics.map((o) => `${o.method} ${o.path} ${String((o.op.tags as string[])[0])}`).sort()).toEqual([
+      'get /docs reference',
+      'get /docs/asyncapi.yaml reference',
+      'get /docs/openapi.yaml reference',
+      'get /docs/{asset} reference',
+      'get /ui board',
+      'get /ui/{asset} board',
+    ]);
+  });
+  it.each(statics.map((o) => [String(o.op.operationId), o] as const))('%s: no token, no events, a 200 with non-JSON media types, 403, and 404 only for {asset}', (_id, o) => {
+    expect(o.op.security).toEqual([]);
+    expect(o.op['x-emits']).toEqual([]);
+    const statuses = Object.keys(o.op.responses as JsonObject).sort();
+    expect(statuses).toEqual(o.path.includes('{asset}') ? ['200', '403', '404'] : ['200', '403']);
+    const ok = (o.op.responses as JsonObject)['200'] as JsonObject;
+    const types = Object.keys(ok.content as JsonObject);
+    expect(types.length).toBeGreaterThan(0);
+    for (const t of types) expect(['text/html', 'application/yaml', 'text/javascript', 'text/css']).toContain(t);
   });
 });
 

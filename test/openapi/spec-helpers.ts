@@ -24,7 +24,7 @@ export function loadSpec(): JsonObject {
   return parseYaml(readFileSync(specFile, 'utf8')) as JsonObject;
 }
 
-export function operations(doc: JsonObject): Operation[] {
+function allOperations(doc: JsonObject): Operation[] {
   const out: Operation[] = [];
   for (const [p, item] of Object.entries(doc.paths as JsonObject)) {
     for (const [method, op] of Object.entries(item as JsonObject)) {
@@ -32,6 +32,16 @@ export function operations(doc: JsonObject): Operation[] {
     }
   }
   return out;
+}
+
+/** The API operations: every operation but the static file routes (`x-static: true`, docs/spec-conventions.md §3). */
+export function operations(doc: JsonObject): Operation[] {
+  return allOperations(doc).filter((o) => o.op['x-static'] !== true);
+}
+
+/** The static file routes (`x-static: true`: /docs, /ui; docs/behaviour.md §14.3). */
+export function staticOperations(doc: JsonObject): Operation[] {
+  return allOperations(doc).filter((o) => o.op['x-static'] === true);
 }
 
 export function isObject(v: unknown): v is JsonObject {

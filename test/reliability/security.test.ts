@@ -21,13 +21,16 @@ afterAll(killAllChildren);
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
-/** Every operation of spec/openapi.yaml as [METHOD, path with its parameters filled in]. */
+/**
+ * Every API operation of spec/openapi.yaml as [METHOD, path with its parameters filled in]. The static file
+ * routes (`x-static`: /docs, /ui, no token by docs/behaviour.md §14.3) are tested in test/http/static.test.ts.
+ */
 function specOperations(fill: (param: string) => string = () => 'x'): Array<[string, string, string]> {
-  const spec = parse(fs.readFileSync(path.join(REPO_ROOT, 'spec/openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, { operationId: string }>> };
+  const spec = parse(fs.readFileSync(path.join(REPO_ROOT, 'spec/openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, { operationId: string; 'x-static'?: boolean }>> };
   const ops: Array<[string, string, string]> = [];
   for (const [p, item] of Object.entries(spec.paths)) {
     for (const m of METHODS) {
-      if (item[m]) ops.push([m.toUpperCase(), p.replace(/\{(\w+)\}/g, (_, name: string) => fill(name)), item[m].operationId]);
+      if (item[m] && item[m]['x-static'] !== true) ops.push([m.toUpperCase(), p.replace(/\{(\w+)\}/g, (_, name: string) => fill(name)), item[m].operationId]);
     }
   }
   return ops;

@@ -223,6 +223,9 @@ describe('the Dockerfile, carried out step by step (docs/deploy.md)', () => {
     expect(health.status, String(health.stderr)).toBe(0);
 
     expect((await rawRequest(port, 'GET', '/api/projects')).status).toBe(401);
+    // the static files are in the image and need no token (docs/behaviour.md §14.3)
+    expect((await rawRequest(port, 'GET', '/docs')).status).toBe(200);
+    expect((await rawRequest(port, 'GET', '/ui')).status).toBe(200);
     const created = await rawRequest(port, 'POST', '/api/projects', { body: '{"name":"in a container"}', headers: auth });
     expect(created.status).toBe(201);
     const projectFile = path.join(image.env.DATA_DIR!, 'projects', `${(created.json as { id: string }).id}.json`);

@@ -44,6 +44,9 @@ describe('the maestro-server executable from a packed tarball', () => {
     expect(files).toContain('dist/cli/maestro-api.js');
     expect(files).toContain('dist/client/index.js');
     expect(files).toContain('dist/client/index.d.ts');
+    // the /docs and /ui files (docs/behaviour.md §14.3)
+    expect(files).toContain('static/docs/index.html');
+    expect(files).toContain('static/ui/index.html');
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
 
     project = tempDir('maestro-installed-');
@@ -89,6 +92,15 @@ describe('the maestro-server executable from a packed tarball', () => {
     expect(res.json).toMatchObject({ status: 'ok' });
     const created = await rawRequest(port, 'POST', '/api/projects', { body: '{"name":"installed"}', headers: { 'Content-Type': 'application/json' } });
     expect(created.status).toBe(201);
+    // /docs from the installed package: its static/ folder and swagger-ui-dist, a production dependency
+    const docs = await rawRequest(port, 'GET', '/docs');
+    expect(docs.status).toBe(200);
+    expect(docs.headers['content-type']).toBe('text/html; charset=utf-8');
+    const bundle = /src="(\/docs\/swagger-ui-bundle\.[0-9a-f]+\.js)"/.exec(docs.text)?.[1];
+    expect(bundle).toBeDefined();
+    expect((await rawRequest(port, 'GET', bundle!)).status).toBe(200);
+    expect((await rawRequest(port, 'GET', '/docs/openapi.yaml')).status).toBe(200);
+    expect((await rawRequest(port, 'GET', '/ui')).status).toBe(200);
     expect((await server.close()).code).toBe(0); // SIGTERM
   }, 60_000);
 });
