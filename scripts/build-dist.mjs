@@ -1,5 +1,5 @@
 /**
- * `npm run build:dist`: bundles src/main.ts and everything it imports from src/ and generated/ into dist/main.js
+ * `npm run build:dist`: bundles src/main.ts (and the web board src/ui/main.ts into dist/ui/board.js) and everything it imports from src/ and generated/ into dist/main.js
  * with esbuild, so that the server runs as plain JavaScript under `node` with no TypeScript loader at run time
  * (issue 7). npm packages stay external (resolved from node_modules at run time, as before). Plain JavaScript so
  * that the build itself needs no loader either.
@@ -19,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'dist', 'main.js');
+/** the web board's browser bundle (src/ui/main.ts), served by src/static/site.ts as /ui/board.<hash>.js */
+const uiFile = path.join(root, 'dist', 'ui', 'board.js');
 const SOURCES = ['src', 'generated', 'scripts/build-dist.mjs', 'package.json'];
 
 /** The newest mtime (ms) of a file or of any file below a folder. */
@@ -33,7 +35,7 @@ function newestMtime(target) {
 function bundleIsFresh() {
   let built;
   try {
-    built = statSync(outFile).mtimeMs;
+    built = Math.min(statSync(outFile).mtimeMs, statSync(uiFile).mtimeMs);
   } catch {
     return false;
   }
@@ -58,25 +60,44 @@ const result = await build({
   write: false,
   logLevel: 'warning',
 });
-const text = result.outputFiles[0].text;
+// The web board (src/ui/): one ESM file for the browser, the generated client inlined; no Node built-in can
+// slip in (platform browser fails the build). Built here, never at start (docs/decisions.md "web board").
+const ui = await build({
+  absWorkingDir: root,
+  entryPoints: ['src/ui/main.ts'],
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  legalComments: 'none',
+  outfile: uiFile,
+  write: false,
+  logLevel: 'warning',
+});
 
-let current;
-try {
-  current = readFileSync(outFile, 'utf8');
-} catch {
-  current = undefined;
-}
-if (current !== text) {
-  mkdirSync(path.dirname(outFile), { recursive: true });
-  const tmp = path.join(path.dirname(outFile), `.main.js.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+writeAtomically(outFile, result.outputFiles[0].text);
+writeAtomically(uiFile, ui.outputFiles[0].text);
+
+function writeAtomically(file, text) {
+  let current;
   try {
-    writeFileSync(tmp, text);
-    utimesSync(tmp, buildStarted, buildStarted);
-    renameSync(tmp, outFile);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
+    current = readFileSync(file, 'utf8');
+  } catch {
+    current = undefined;
   }
-} else {
-  utimesSync(outFile, buildStarted, buildStarted);
+  if (current !== text) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      writeFileSync(tmp, text);
+      utimesSync(tmp, buildStarted, buildStarted);
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  } else {
+    utimesSync(file, buildStarted, buildStarted);
+  }
 }

@@ -3,6 +3,7 @@
  *
  * - the bundled asset folder `static/` of the package (`static/docs/`, `static/ui/`: our own pages, scripts and
  *   styles), plus the two swagger-ui files the reference needs, read from the `swagger-ui-dist` package;
+ * - the web board's script `/ui/board.<hash>.js`, from dist/ui/board.js (src/ui/ bundled by scripts/build-dist.mjs);
  * - `/docs/openapi.yaml`, `/docs/asyncapi.yaml` and `/docs/events.html`, from generated/reference (the spec
  *   documents bundled at codegen time, and the event catalogue).
  *
@@ -109,6 +110,18 @@ function readFolder(builder: MountBuilder, folder: string): void {
   }
 }
 
+/**
+ * The web board's script: dist/ui/board.js, bundled from src/ui/ by scripts/build-dist.mjs (`npm start`'s
+ * prestart, `npm pack`, the image; never at start). A checkout where it was not built yet gets a script that says so.
+ */
+function boardBundle(file: string): Buffer {
+  if (existsSync(file)) return readFileSync(file);
+  return Buffer.from(
+    "document.getElementById('app').textContent = 'The web board is not built: run npm run build:dist (npm start does it).';\n",
+    'utf8',
+  );
+}
+
 export function buildStaticSite(root: string = staticFolder()): StaticSite {
   const docs = new MountBuilder('/docs');
   const swagger = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -124,6 +137,7 @@ export function buildStaticSite(root: string = staticFolder()): StaticSite {
 
   const ui = new MountBuilder('/ui');
   readFolder(ui, path.join(root, 'ui'));
+  ui.asset('board.js', boardBundle(path.join(path.dirname(root), 'dist', 'ui', 'board.js')));
   return new Map([
     ['/docs', docs.build()],
     ['/ui', ui.build()],
