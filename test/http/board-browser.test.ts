@@ -104,6 +104,9 @@ describe('/ui: the web board in chromium', () => {
     await api('PATCH', `/api/tasks/${child.id}`, { status: 'in_progress', title: 'Child task, moved by curl' });
     await page.locator(`.column[data-status="in_progress"] .card[data-task-id="${child.id}"]`, { hasText: 'moved by curl' }).waitFor({ timeout: 1000 });
     console.log(`board: a PATCH over HTTP appeared on the board after ${Date.now() - started} ms`);
+    await parentCard.locator('a.card-title').click();
+    await page.locator(`aside.detail[data-task-id="${parent.id}"]`).waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'board-main.png') });
     expect(problems).toEqual([]);
     await page.context().close();
   }, 60_000);

@@ -85,10 +85,18 @@ describe('static routes: status, Content-Type, Cache-Control, CSP, nosniff (docs
     expect(bundle).toContain('SwaggerUIBundle');
   });
 
-  it('/ui is the placeholder: it says so and links to /docs', async () => {
+  it('/ui is the board page: one external hashed script (no inline script), its style, a link to /docs', async () => {
     const res = await get('/ui');
-    expect(res.text).toMatch(/placeholder/i);
     expect(res.text).toContain('href="/docs"');
+    const scripts = [...res.text.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts).toHaveLength(1);
+    expect(scripts[0][2].trim()).toBe('');
+    const src = /src="(\/ui\/board\.[0-9a-f]{12}\.js)"/.exec(scripts[0][1])?.[1];
+    expect(src).toBeDefined();
+    const script = await get(src!);
+    expect(script.status).toBe(200);
+    expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(script.headers['cache-control']).toBe('public, max-age=31536000, immutable');
   });
 
   it('HEAD answers like GET without a body', async () => {
