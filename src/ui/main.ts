@@ -215,10 +215,29 @@ window.addEventListener('hashchange', () => {
 
 // ---------- views ----------
 
+/** inputs whose typed text survives a re-render (an event arriving while someone types) */
+const KEPT_INPUTS = ['project-name', 'project-dir', 'task-title', 'task-status'];
+let renderedRoute = '';
+
 function render(): void {
   const { projectId, taskId } = parseRoute();
+  const sameView = renderedRoute === location.hash;
+  const focused = document.activeElement instanceof HTMLElement && document.activeElement.id !== '' ? document.activeElement.id : undefined;
+  const kept = new Map<string, string>();
+  if (sameView) {
+    for (const id of [...KEPT_INPUTS, ...(focused === 'detail-title' ? [focused] : [])]) {
+      const el = document.getElementById(id) as HTMLInputElement | HTMLSelectElement | null;
+      if (el !== null) kept.set(id, el.value);
+    }
+  }
   if (projectId === undefined) renderProjects();
   else renderBoard(taskId);
+  renderedRoute = location.hash;
+  for (const [id, value] of kept) {
+    const el = document.getElementById(id) as HTMLInputElement | HTMLSelectElement | null;
+    if (el !== null) el.value = value;
+  }
+  if (sameView && focused !== undefined) document.getElementById(focused)?.focus();
   showBanner(banner?.text, banner?.kind);
 }
 
@@ -240,6 +259,10 @@ function renderProjects(): void {
         const body = { name: name.value.trim(), ...(dir.value.trim() ? { workingDir: dir.value.trim() } : {}) };
         void call(() => client.createProject({ body })).then((p) => {
           if (p === undefined) return;
+          for (const id of ['project-name', 'project-dir']) {
+            const onScreen = document.getElementById(id) as HTMLInputElement | null;
+            if (onScreen !== null) onScreen.value = '';
+          }
           showBanner(undefined);
           upsertProject(p);
         });
@@ -284,7 +307,9 @@ function renderBoard(taskId: string | undefined): void {
       return created.status === wanted ? created : client.updateTask({ params: { id: created.id }, body: { status: wanted } });
     }).then((t) => {
       if (t === undefined) return;
-      title.value = '';
+      // an event may have re-rendered the form meanwhile: clear the input on screen
+      const onScreen = document.getElementById('task-title') as HTMLInputElement | null;
+      if (onScreen !== null) onScreen.value = '';
       upsertTask(t);
     });
   } } }, h('label', { for: 'task-title' }, 'New task'), title, status, h('button', { type: 'submit' }, 'Add task'));

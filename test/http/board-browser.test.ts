@@ -143,6 +143,13 @@ describe('/ui: the web board in chromium', () => {
     await detail.locator('button.danger').click();
     await page.locator(`.card[data-task-id="${id}"]`).waitFor({ state: 'detached', timeout: 2000 });
     expect((await call(server.port, 'GET', `/api/tasks/${id}`, { headers: auth })).status).toBe(404);
+
+    // text being typed survives a change arriving from elsewhere (the board re-renders on every event)
+    await page.locator('#task-title').fill('Half typed');
+    const other = await api('POST', '/api/tasks', { projectId: project.id, title: 'Made by curl meanwhile' });
+    await page.locator(`.card[data-task-id="${other.id}"]`).waitFor({ timeout: 1000 });
+    expect(await page.locator('#task-title').inputValue()).toBe('Half typed');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('task-title');
     expect(problems).toEqual([]);
     await page.context().close();
   }, 60_000);
