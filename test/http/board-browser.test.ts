@@ -170,9 +170,19 @@ describe('/ui: the web board in chromium', () => {
     const project = await api('POST', '/api/projects', { name: 'Restart project' });
     const { page } = await openBoard(`#/p/${project.id}`);
     await page.locator('#task-title').waitFor();
+    // every state the indicator goes through (some last less than a poll)
+    await page.evaluate(() => {
+      const conn = document.getElementById('conn')!;
+      const states: string[] = [];
+      (window as unknown as { connStates: string[] }).connStates = states;
+      new MutationObserver(() => states.push(conn.dataset.state ?? '')).observe(conn, { attributes: true, attributeFilter: ['data-state'] });
+    });
     server = await server.restart();
-    await page.locator('#conn[data-state="reconnecting"]').waitFor({ timeout: 5000 }).catch(() => undefined);
     await page.locator('#conn[data-state="reconnected"]').waitFor({ timeout: 15_000 });
+    const states = await page.evaluate(() => (window as unknown as { connStates: string[] }).connStates);
+    expect(states).toContain('reconnecting');
+    expect(states.at(-1)).toBe('reconnected');
+    expect(await page.locator('#conn').innerText()).toBe('reconnected');
     const task = await api('POST', '/api/tasks', { projectId: project.id, title: 'After the restart' });
     await page.locator(`.card[data-task-id="${task.id}"]`).waitFor({ timeout: 1000 });
     await page.context().close();

@@ -46,6 +46,8 @@ describe('the maestro-server executable from a packed tarball', () => {
     expect(files).toContain('dist/client/index.d.ts');
     // the /docs and /ui files (docs/behaviour.md §14.3)
     expect(files).toContain('static/docs/index.html');
+    // the web board's script, bundled from src/ui/ by prepack (scripts/build-dist.mjs)
+    expect(files).toContain('dist/ui/board.js');
     expect(files).toContain('static/ui/index.html');
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
 
