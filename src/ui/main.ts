@@ -96,9 +96,19 @@ function askToken(message: string): void {
 async function start(): Promise<void> {
   client = createClient({ baseUrl: location.origin, token });
   mount(app, h('p', { class: 'loading' }, 'Loading…'));
-  // One call checks the token before the WebSocket opens (a wrong one would only close the socket).
-  const list = await call(() => client.listProjects());
+  // The first calls check the token before the WebSocket opens (a wrong one would only close the socket); a
+  // project's board opened by its URL is read at the same time.
+  boardProjectId = undefined;
+  const { projectId } = parseRoute();
+  const [list, loaded] = await Promise.all([
+    call(() => client.listProjects()),
+    projectId === undefined ? undefined : loadBoard(projectId).then(() => projectId),
+  ]);
   if (list === undefined) return;
+  if (loaded !== undefined) {
+    boardProjectId = loaded;
+    shown = new Map();
+  }
   projects = list;
   openEvents();
   await route();
@@ -211,6 +221,13 @@ async function route(): Promise<void> {
 
 window.addEventListener('hashchange', () => {
   if (client !== undefined) void route();
+});
+
+// Escape closes the task detail
+document.addEventListener('keydown', (event) => {
+  const { projectId, taskId } = parseRoute();
+  if (event.key !== 'Escape' || projectId === undefined || taskId === undefined) return;
+  location.hash = `#/p/${encodeURIComponent(projectId)}`;
 });
 
 // ---------- views ----------

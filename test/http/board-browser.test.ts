@@ -107,6 +107,8 @@ describe('/ui: the web board in chromium', () => {
     await parentCard.locator('a.card-title').click();
     await page.locator(`aside.detail[data-task-id="${parent.id}"]`).waitFor();
     await page.screenshot({ path: path.join(artifacts, 'board-main.png') });
+    await page.keyboard.press('Escape');
+    await page.locator('aside.detail').waitFor({ state: 'detached', timeout: 1000 });
     expect(problems).toEqual([]);
     await page.context().close();
   }, 60_000);
