@@ -7,8 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TaskStatusValues } from '../../generated/model/index.js';
 import { call, freePort } from '../support/http.js';
 import { startInProcess, type InProcessServer } from '../support/server.js';
@@ -36,6 +36,11 @@ beforeAll(async () => {
   server = await startInProcess({ env: { MAESTRO_API_TOKEN: TOKEN }, config: { port } });
   browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
 }, 60_000);
+/** every tab is closed after its test, also when it failed (an open tab's WebSocket would outlive it) */
+const contexts: BrowserContext[] = [];
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => undefined)));
+});
 afterAll(async () => {
   await browser?.close();
   await server?.close();
@@ -44,6 +49,7 @@ afterAll(async () => {
 /** A new tab (its own sessionStorage) that records console errors, page errors, CSP violations and failed requests. */
 async function newTab(): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+  contexts.push(context);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {
@@ -166,6 +172,14 @@ describe('/ui: the web board in chromium', () => {
     expect(await banner.innerText()).toMatch(/400 VALIDATION_ERROR/);
     expect(problems.filter((p) => !/400/.test(p))).toEqual([]);
     await page.context().close();
+
+    // a board for a project that does not exist: the API's 404 code and message, and an empty state
+    const missing = await openBoard('#/p/proj_does_not_exist');
+    await missing.page.locator('.banner.error').waitFor();
+    expect(await missing.page.locator('.banner.error').innerText()).toMatch(/404 PROJECT_NOT_FOUND: Project not found/);
+    expect(await missing.page.locator('main .empty').first().innerText()).toContain('does not exist');
+    expect(missing.problems.filter((p) => !/404/.test(p))).toEqual([]);
+    await missing.page.context().close();
   }, 30_000);
 
   it('shows reconnecting, then reconnected after a server restart, and stays live', async () => {
