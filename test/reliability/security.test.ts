@@ -158,7 +158,7 @@ describe('token', () => {
     expect((await refusedUpgrade(port, { path: `/?token=${TOKEN}x` })).status).toBe(401);
     (await openClient(port, { headers: { Authorization: `Bearer ${TOKEN}` } })).close();
     (await openClient(port, { path: `/?token=${encodeURIComponent(TOKEN)}` })).close();
-    figure(`security: token required on ${ops.length - 1}/${ops.length - 1} protected operations + WS upgrade (${refused} refused requests), exempt: GET /health, OPTIONS`);
+    figure(`security: token required on ${ops.length - 1}/${ops.length - 1} protected operations + WS upgrade (${refused} refused requests), exempt: GET /health, OPTIONS (and the static /docs and /ui files, test/http/static.test.ts)`);
   }, 60_000);
 
   it('the token never appears in responses, files or logs (child process, LOG_LEVEL=debug)', async () => {
