@@ -8,11 +8,13 @@ import type { CatalogueEvent } from '../../generated/reference/documents.js';
 const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
+/** The in-page anchor of an event's section (`task:updated` → `event-task-updated`). */
+const anchorOf = (name: string): string => `event-${name.replace(/[^a-z0-9]+/gi, '-')}`;
+
 export function renderEventsPage(events: readonly CatalogueEvent[]): string {
   const sections = events.map((e) => {
-    const id = `event-${e.name.replace(/[^a-z0-9]+/gi, '-')}`;
     return [
-      `<section id="${escapeHtml(id)}">`,
+      `<section id="${escapeHtml(anchorOf(e.name))}">`,
       `  <h2>${escapeHtml(e.name)}</h2>`,
       e.summary ? `  <p>${escapeHtml(e.summary)}</p>` : '',
       e.description ? `  <p>${escapeHtml(e.description)}</p>` : '',
@@ -45,7 +47,7 @@ export function renderEventsPage(events: readonly CatalogueEvent[]): string {
     <p>${events.length} events, broadcast to every WebSocket client on the server's port as
     <code>{ "type": &lt;event&gt;, "event": &lt;event&gt;, "data": &lt;payload&gt;, "timestamp": &lt;ms&gt; }</code>.</p>
     <ul>
-${events.map((e) => `      <li><a href="#event-${escapeHtml(e.name.replace(/[^a-z0-9]+/gi, '-'))}">${escapeHtml(e.name)}</a></li>`).join('\n')}
+${events.map((e) => `      <li><a href="#${escapeHtml(anchorOf(e.name))}">${escapeHtml(e.name)}</a></li>`).join('\n')}
     </ul>
 ${sections.join('\n')}
   </main>
